@@ -63,4 +63,6 @@ type Participant struct {
 	ID   string `json:"id"`
 	Role string `json:"role"`
 	User string `json:"user"`
+	// Permission is kept raw: {"publish":{...}|false,"subscribe":{...}|false}.
+	Permission json.RawMessage `json:"permission,omitempty"`
 }

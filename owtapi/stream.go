@@ -1,0 +1,77 @@
+package owtapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// UnmarshalJSON decodes a stream leniently: the id may be a JSON string or
+// number, media is kept raw, unknown members are ignored.
+func (s *Stream) UnmarshalJSON(b []byte) error {
+	type plain Stream // no methods: avoids recursion
+	var v struct {
+		plain
+		ID json.RawMessage `json:"id"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = Stream(v.plain)
+	id, err := decodeID(v.ID)
+	if err != nil {
+		return err
+	}
+	s.ID = id
+	return nil
+}
+
+// decodeID accepts a string or a number (kept as written).
+func decodeID(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return "", nil
+	}
+	if raw[0] == '"' {
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return "", fmt.Errorf("stream id %s is neither a string nor a number", raw)
+	}
+	return n.String(), nil
+}
+
+// Tracks reports which media kinds the stream carries. It understands the
+// v1 shape (media.audio / media.video objects, video.format), v1.1
+// (video.original[]) and v5.0's unconverted media.tracks[] ({"type":...}).
+// A kind that is absent, null or false is not carried.
+func (s Stream) Tracks() (audio, video bool) {
+	var m struct {
+		Audio  json.RawMessage `json:"audio"`
+		Video  json.RawMessage `json:"video"`
+		Tracks []struct {
+			Type string `json:"type"`
+		} `json:"tracks"`
+	}
+	if len(s.Media) == 0 || json.Unmarshal(s.Media, &m) != nil {
+		return false, false
+	}
+	for _, t := range m.Tracks {
+		switch t.Type {
+		case "audio":
+			audio = true
+		case "video":
+			video = true
+		}
+	}
+	return audio || kindPresent(m.Audio), video || kindPresent(m.Video)
+}
+
+// kindPresent is true for a media kind given as an object or as true.
+func kindPresent(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && (raw[0] == '{' || bytes.Equal(raw, []byte("true")))
+}
