@@ -31,21 +31,21 @@ type Hook struct {
 
 // Stream is one entry of GET /api/v1/streams/. Vhost is the vhost ID.
 type Stream struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Vhost     string   `json:"vhost"`
-	App       string   `json:"app"`
-	TcURL     string   `json:"tcUrl"`
-	URL       string   `json:"url"`
-	LiveMs    int64    `json:"live_ms"`
-	Clients   int      `json:"clients"`
-	Frames    int64    `json:"frames"`
-	SendBytes int64    `json:"send_bytes"`
-	RecvBytes int64    `json:"recv_bytes"`
-	Kbps      Kbps     `json:"kbps"`
-	Publish   Publish  `json:"publish"`
-	Video     *Video   `json:"video"`
-	Audio     *Audio   `json:"audio"`
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Vhost     string  `json:"vhost"`
+	App       string  `json:"app"`
+	TcURL     string  `json:"tcUrl"`
+	URL       string  `json:"url"`
+	LiveMs    int64   `json:"live_ms"`
+	Clients   int     `json:"clients"`
+	Frames    int64   `json:"frames"`
+	SendBytes int64   `json:"send_bytes"`
+	RecvBytes int64   `json:"recv_bytes"`
+	Kbps      Kbps    `json:"kbps"`
+	Publish   Publish `json:"publish"`
+	Video     *Video  `json:"video"`
+	Audio     *Audio  `json:"audio"`
 }
 
 // Kbps is SRS's 30 s bitrate window.
@@ -119,4 +119,79 @@ type LiveStream struct {
 type Snapshot struct {
 	Identity
 	Streams []LiveStream
+}
+
+// ClientInfo is one entry of GET /api/v1/clients/: a publisher or a player.
+// Vhost is the vhost ID and Stream the stream ID; ID equals the stream's
+// publish.cid for a publisher and the hook's client_id.
+type ClientInfo struct {
+	ID        string  `json:"id"`
+	Vhost     string  `json:"vhost"`
+	Stream    string  `json:"stream"`
+	IP        string  `json:"ip"`
+	PageURL   string  `json:"pageUrl"`
+	SwfURL    string  `json:"swfUrl"`
+	TcURL     string  `json:"tcUrl"`
+	URL       string  `json:"url"`
+	Name      string  `json:"name"`
+	Type      string  `json:"type"`
+	Publish   bool    `json:"publish"`
+	Alive     float64 `json:"alive"`
+	SendBytes int64   `json:"send_bytes"`
+	RecvBytes int64   `json:"recv_bytes"`
+	Kbps      Kbps    `json:"kbps"`
+}
+
+// Summary is the data of GET /api/v1/summaries.
+type Summary struct {
+	OK     bool          `json:"ok"`
+	NowMs  int64         `json:"now_ms"`
+	Self   SummarySelf   `json:"self"`
+	System SummarySystem `json:"system"`
+}
+
+// SummarySelf describes the SRS process. PID is a number here, unlike the
+// envelope's string pid.
+type SummarySelf struct {
+	Version    string  `json:"version"`
+	PID        int     `json:"pid"`
+	PPID       int     `json:"ppid"`
+	Argv       string  `json:"argv"`
+	Cwd        string  `json:"cwd"`
+	MemKbyte   int64   `json:"mem_kbyte"`
+	MemPercent float64 `json:"mem_percent"`
+	CPUPercent float64 `json:"cpu_percent"`
+	SrsUptime  int64   `json:"srs_uptime"`
+}
+
+// SummarySystem describes the host SRS runs on (field names as SRS spells them).
+type SummarySystem struct {
+	CPUPercent      float64 `json:"cpu_percent"`
+	DiskReadKBps    int64   `json:"disk_read_KBps"`
+	DiskWriteKBps   int64   `json:"disk_write_KBps"`
+	DiskBusyPercent float64 `json:"disk_busy_percent"`
+	MemRAMKbyte     int64   `json:"mem_ram_kbyte"`
+	MemRAMPercent   float64 `json:"mem_ram_percent"`
+	MemSwapKbyte    int64   `json:"mem_swap_kbyte"`
+	MemSwapPercent  float64 `json:"mem_swap_percent"`
+	CPUs            int     `json:"cpus"`
+	CPUsOnline      int     `json:"cpus_online"`
+	Uptime          float64 `json:"uptime"`
+	IldeTime        float64 `json:"ilde_time"`
+	Load1m          float64 `json:"load_1m"`
+	Load5m          float64 `json:"load_5m"`
+	Load15m         float64 `json:"load_15m"`
+	NetSampleTime   int64   `json:"net_sample_time"`
+	NetRecvBytes    int64   `json:"net_recv_bytes"`
+	NetSendBytes    int64   `json:"net_send_bytes"`
+	NetRecviBytes   int64   `json:"net_recvi_bytes"`
+	NetSendiBytes   int64   `json:"net_sendi_bytes"`
+	SrsSampleTime   int64   `json:"srs_sample_time"`
+	SrsRecvBytes    int64   `json:"srs_recv_bytes"`
+	SrsSendBytes    int64   `json:"srs_send_bytes"`
+	ConnSys         int     `json:"conn_sys"`
+	ConnSysEt       int     `json:"conn_sys_et"`
+	ConnSysTw       int     `json:"conn_sys_tw"`
+	ConnSysUDP      int     `json:"conn_sys_udp"`
+	ConnSrs         int     `json:"conn_srs"`
 }

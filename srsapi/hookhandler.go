@@ -1,0 +1,250 @@
+package srsapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/netip"
+	"time"
+)
+
+// Hook handler defaults.
+const (
+	DefaultHookMaxBody       = 64 << 10
+	DefaultHookMaxConcurrent = 1024
+	// slotWait is how long a hook waits for a free slot before 503.
+	slotWait = time.Second
+)
+
+// Answers passed to HookHandlerConfig.Observe.
+const (
+	AnswerOK               = "ok"
+	AnswerRejected         = "rejected"
+	AnswerFailedOpen       = "failed_open" // receiver error, accepted anyway
+	AnswerBadRequest       = "bad_request"
+	AnswerUnauthorized     = "unauthorized"
+	AnswerForbidden        = "forbidden"
+	AnswerNotFound         = "not_found"
+	AnswerMethodNotAllowed = "method_not_allowed"
+	AnswerUnsupportedType  = "unsupported_media_type"
+	AnswerTooLarge         = "too_large"
+	AnswerOverloaded       = "overloaded"
+)
+
+// actionUnknown labels requests that failed before their action was known.
+const actionUnknown = "unknown"
+
+// Rejection is a policy refusal of a hook: SRS gets {"code":Code,"msg":Reason}
+// and refuses the publish or play.
+type Rejection struct {
+	Code   int
+	Reason string
+}
+
+// Error describes the refusal.
+func (r *Rejection) Error() string { return fmt.Sprintf("rejected (code %d): %s", r.Code, r.Reason) }
+
+// HookReceiver gets every valid hook.
+type HookReceiver interface {
+	// OnHook is called for a valid hook on the request goroutine. It must not block on OWT.
+	// Return nil to accept, a *Rejection to refuse (only policy rejects).
+	OnHook(ctx context.Context, h Hook) error
+}
+
+// HookHandlerConfig configures NewHookHandler.
+type HookHandlerConfig struct {
+	Receiver      HookReceiver                // nil accepts every valid hook
+	Token         string                      // optional shared secret: the hook URL must carry ?token=<Token>
+	Allow         []netip.Prefix              // optional source allow-list, matched against RemoteAddr
+	MaxBody       int64                       // default 64 KiB
+	MaxConcurrent int                         // default 1024; over it a hook waits up to 1 s for a slot, then 503
+	Logger        *slog.Logger                // default slog.Default()
+	Observe       func(action, answer string) // optional metrics callback
+}
+
+// NewHookHandler returns the HTTP handler for SRS hooks: POST /api/v1/streams
+// (on_publish, on_unpublish) and POST /api/v1/clients (on_play, on_stop).
+func NewHookHandler(cfg HookHandlerConfig) http.Handler {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultHookMaxBody
+	}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = DefaultHookMaxConcurrent
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &hookHandler{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}
+	if cfg.Token != "" {
+		sum := sha256.Sum256([]byte(cfg.Token))
+		h.tokenSum = sum[:]
+	}
+	return h
+}
+
+type hookHandler struct {
+	cfg      HookHandlerConfig
+	tokenSum []byte
+	slots    chan struct{}
+}
+
+// routeActions maps each hook path to the actions SRS posts there.
+func routeActions(path string) (a1, a2 string, ok bool) {
+	switch path {
+	case "/api/v1/streams", "/api/v1/streams/":
+		return ActionOnPublish, ActionOnUnpublish, true
+	case "/api/v1/clients", "/api/v1/clients/":
+		return ActionOnPlay, ActionOnStop, true
+	}
+	return "", "", false
+}
+
+func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := h.cfg.Logger.With("path", r.URL.Path, "remote", r.RemoteAddr)
+	action := actionUnknown
+	fail := func(status int, answer, reason string) {
+		log.Warn("hook refused", "action", action, "status", status, "reason", reason)
+		h.observe(action, answer)
+		writeError(w, status, reason)
+	}
+	a1, a2, ok := routeActions(r.URL.Path)
+	if !ok {
+		fail(http.StatusNotFound, AnswerNotFound, "no hook endpoint at this path; use /api/v1/streams or /api/v1/clients")
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		fail(http.StatusMethodNotAllowed, AnswerMethodNotAllowed, "hooks must be POSTed")
+		return
+	}
+	if !h.allowed(r.RemoteAddr) {
+		fail(http.StatusForbidden, AnswerForbidden, "source address not in the hook allow-list")
+		return
+	}
+	if !h.tokenOK(r) {
+		fail(http.StatusUnauthorized, AnswerUnauthorized, "missing or wrong token in the hook URL; check the on_publish URL in the SRS config")
+		return
+	}
+	if !h.acquire(r.Context()) {
+		fail(http.StatusServiceUnavailable, AnswerOverloaded, "too many hooks in flight; try again")
+		return
+	}
+	defer func() { <-h.slots }()
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		fail(http.StatusUnsupportedMediaType, AnswerUnsupportedType, "Content-Type must be application/json")
+		return
+	}
+	if r.ContentLength > h.cfg.MaxBody {
+		fail(http.StatusRequestEntityTooLarge, AnswerTooLarge, fmt.Sprintf("hook body over %d bytes", h.cfg.MaxBody))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			fail(http.StatusRequestEntityTooLarge, AnswerTooLarge, fmt.Sprintf("hook body over %d bytes", h.cfg.MaxBody))
+			return
+		}
+		fail(http.StatusBadRequest, AnswerBadRequest, "reading hook body: "+err.Error())
+		return
+	}
+	hook, err := ParseHook(body)
+	if err != nil {
+		fail(http.StatusBadRequest, AnswerBadRequest, err.Error())
+		return
+	}
+	action = hook.Action
+	if hook.Action != a1 && hook.Action != a2 {
+		fail(http.StatusBadRequest, AnswerBadRequest, fmt.Sprintf("action %s does not belong on %s (expected %s or %s)", hook.Action, r.URL.Path, a1, a2))
+		return
+	}
+	h.dispatch(w, r, hook, log)
+}
+
+// dispatch hands a valid hook to the receiver and answers SRS.
+func (h *hookHandler) dispatch(w http.ResponseWriter, r *http.Request, hook Hook, log *slog.Logger) {
+	log = log.With("action", hook.Action, "stream", hook.Key().String(), "client_id", hook.ClientID)
+	var err error
+	if h.cfg.Receiver != nil {
+		err = h.cfg.Receiver.OnHook(r.Context(), hook)
+	}
+	var rej *Rejection
+	switch {
+	case err == nil:
+		log.Debug("hook accepted")
+		h.observe(hook.Action, AnswerOK)
+		WriteOK(w)
+	case errors.As(err, &rej):
+		log.Info("hook rejected", "code", rej.Code, "reason", rej.Reason)
+		h.observe(hook.Action, AnswerRejected)
+		WriteReject(w, rej.Code, rej.Reason)
+	default:
+		log.Warn("hook receiver failed; accepting anyway (fail open)", "err", err)
+		h.observe(hook.Action, AnswerFailedOpen)
+		WriteOK(w)
+	}
+}
+
+// acquire takes a concurrency slot, waiting up to slotWait.
+func (h *hookHandler) acquire(ctx context.Context) bool {
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(slotWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (h *hookHandler) allowed(remote string) bool {
+	if len(h.cfg.Allow) == 0 {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(remote)
+	var addr netip.Addr
+	if err == nil {
+		addr = ap.Addr()
+	} else if addr, err = netip.ParseAddr(remote); err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range h.cfg.Allow {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenOK compares the token query parameter in constant time.
+func (h *hookHandler) tokenOK(r *http.Request) bool {
+	if h.tokenSum == nil {
+		return true
+	}
+	got := r.URL.Query().Get("token")
+	if got == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(got))
+	return subtle.ConstantTimeCompare(sum[:], h.tokenSum) == 1
+}
+
+func (h *hookHandler) observe(action, answer string) {
+	if h.cfg.Observe != nil {
+		h.cfg.Observe(action, answer)
+	}
+}
