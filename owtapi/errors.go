@@ -55,13 +55,19 @@ type Error struct {
 }
 
 // Error implements error, for example
-// "owt: start streaming-in in room X on http://h:3000: 500/1301 Operation failed: <hint>".
+// "owt: start streaming-in in room X on http://h:3000: 500/1301 Operation failed: <hint>"
+// or "owt: get stream S in room X on ...: 404/1004 Stream not found: <hint>".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("owt: ")
 	b.WriteString(e.Op)
 	if e.Stream != "" {
-		b.WriteString(" stream " + e.Stream)
+		switch {
+		case strings.HasSuffix(e.Op, " stream"), strings.HasSuffix(e.Op, " streaming-in"):
+			b.WriteString(" " + e.Stream)
+		default:
+			b.WriteString(" for stream " + e.Stream)
+		}
 	}
 	if e.Room != "" {
 		b.WriteString(" in room " + e.Room)
@@ -92,7 +98,7 @@ func (e *Error) Error() string {
 		hint = hintFor(e, 0)
 	}
 	if hint != "" {
-		b.WriteString(" (" + hint + ")")
+		b.WriteString(": " + hint)
 	}
 	s := b.String()
 	if e.secret != "" {
@@ -202,25 +208,25 @@ func hintFor(e *Error, timeout time.Duration) string {
 	case e.Status == 0 && e.Err != nil:
 		return transportHint(e, timeout)
 	case e.Status >= 300 && e.Status < 400:
-		return "OWT's management API does not redirect: check the URL scheme (http/https), host and port"
+		return "OWT's management API does not redirect: check the URL scheme http/https, host and port"
 	case e.Status == 401:
-		return "check that the service id and key match a service in OWT's database (created by OWT's init.sh)"
+		return "check that the service id and key match a service in OWT's database, as created by OWT's init.sh"
 	case e.Status == 403:
 		return "the service lacks permission for this call"
 	case e.Status == 404 && e.Code == CodeRoomNotFound:
 		return "the room was deleted or belongs to another OWT service"
 	case e.Status == 404 && e.Code == CodeStreamNotFound:
-		return "the stream is gone (source lost or deleted)"
+		return "the stream is gone; its source was lost or it was deleted"
 	case e.Status == 404 && e.Code == CodeParticipantNotFound:
 		return "the participant left the room"
 	case e.Status == 404:
-		return "unknown path: check that the URL points at OWT's management API (default port 3000)"
+		return "unknown path: check that the URL points at OWT's management API, default port 3000"
 	case e.Status == 400:
 		return "OWT rejected the request body: check the room options in the routing policy"
 	case e.Status == 500 && e.Code == CodeOperationFailed:
 		return ambiguousHint(e.Op)
 	case e.Status == 500 && e.Code == CodeInternal:
-		return "internal error in OWT's management API (often MongoDB, or a service id that is not 24 hex characters): check the management_api log"
+		return "internal error in OWT's management API, often MongoDB or a service id that is not 24 hex characters: check the management_api log"
 	case e.Code == 0 && e.Status >= 500:
 		return "the server did not answer like OWT's management API: check the URL and any proxy in front of OWT"
 	case e.Code == 0 && e.Status >= 200 && e.Status < 300:
@@ -233,10 +239,10 @@ func ambiguousHint(op string) string {
 	switch {
 	case strings.HasPrefix(op, "start streaming-in"):
 		return "OWT could not pull the source: check that the URL is reachable from OWT and its codecs are allowed by the room's mediaIn; the reason is only in OWT's conference and streaming agent logs"
-	case strings.HasPrefix(op, "add stream to view"), strings.HasPrefix(op, "remove stream from view"):
+	case strings.HasPrefix(op, "add to view"), strings.HasPrefix(op, "remove from view"):
 		return "the stream may be gone or the view label may not exist in the room; the reason is only in OWT's conference agent log"
 	case strings.HasPrefix(op, "stop streaming-in"):
-		return "the stream may already be gone (OWT answers 500/1301 for a missing stream): confirm with a GET of the stream"
+		return "the stream may already be gone, OWT answers 500/1301 for a missing stream: confirm with a GET of the stream"
 	}
 	return "OWT's conference side failed; the reason is only in OWT's server logs"
 }

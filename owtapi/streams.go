@@ -95,13 +95,13 @@ func (c *Client) StopStreamingIn(ctx context.Context, room, stream string) error
 // AddToView mixes a stream into the room's view (label) and returns the
 // updated stream. Adding twice is a no-op for OWT.
 func (c *Client) AddToView(ctx context.Context, room, stream, view string) (Stream, error) {
-	return c.patchInViews(ctx, "add_to_view", "add stream to view "+strconv.Quote(view), "add", room, stream, view)
+	return c.patchInViews(ctx, "add_to_view", "add to view "+strconv.Quote(view), "add", room, stream, view)
 }
 
 // RemoveFromView takes a stream out of a view. Check first that view is in
 // the stream's InViews: OWT otherwise drops the last view of the stream.
 func (c *Client) RemoveFromView(ctx context.Context, room, stream, view string) (Stream, error) {
-	return c.patchInViews(ctx, "remove_from_view", "remove stream from view "+strconv.Quote(view), "remove", room, stream, view)
+	return c.patchInViews(ctx, "remove_from_view", "remove from view "+strconv.Quote(view), "remove", room, stream, view)
 }
 
 // patchOp is one JSON-patch-like operation of PATCH .../streams/{stream}.
