@@ -68,6 +68,8 @@ type Policy struct {
 	Defaults  Defaults  `yaml:"defaults"`
 	Routes    []*Route  `yaml:"routes"`
 	File      string    `yaml:"-"`
+
+	digest string // sha256 of the normalized content, set by the parser
 }
 
 // Reconcile tunes the engine and its safety rules.
@@ -97,7 +99,22 @@ type Defaults struct {
 type Route struct {
 	Line   int // line in the policy file, for messages
 	Action Action
+	Name   string // optional label from the file, for logs
 	// the rest is implementation detail of the package
+	index       int
+	field       string // routes[i], for messages
+	file        string
+	match       matcher
+	room        *tmpl // nil unless Action is route
+	create      bool
+	roomOptions map[string]any // final creation options (views injected); nil unless create
+	views       []string
+	pull        *tmpl // nil: the default pull URL
+	media       Media
+	transport   string
+	bufferSize  int
+	tokenEnv    string
+	token       string // secret
 }
 
 // Input is what a published stream looks like to the policy.
