@@ -48,8 +48,9 @@ type Config struct {
 
 // Client reads one SRS server's HTTP API. It is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	http *resty.Client
+	cfg      Config
+	http     *resty.Client
+	maxCount int // bound of one streams request; MaxListCount outside tests
 }
 
 // NewClient returns a client for the SRS server described by cfg.
@@ -75,7 +76,7 @@ func NewClient(cfg Config) *Client {
 	if cfg.Username != "" || cfg.Password != "" {
 		rc.SetBasicAuth(cfg.Username, cfg.Password)
 	}
-	return &Client{cfg: cfg, http: rc}
+	return &Client{cfg: cfg, http: rc, maxCount: MaxListCount}
 }
 
 // Name returns the configured server name.
@@ -87,8 +88,8 @@ func (c *Client) Name() string { return c.cfg.Name }
 // moments (SRS orders by random id, so start/count paging is unstable).
 func (c *Client) Streams(ctx context.Context) ([]Stream, Identity, error) {
 	for count := c.cfg.PageSize; ; count *= 2 {
-		if count > MaxListCount {
-			count = MaxListCount
+		if count > c.maxCount {
+			count = c.maxCount
 		}
 		var resp StreamsResponse
 		q := map[string]string{"start": "0", "count": strconv.Itoa(count)}
@@ -101,9 +102,9 @@ func (c *Client) Streams(ctx context.Context) ([]Stream, Identity, error) {
 			}
 			return resp.Streams, resp.Identity(), nil
 		}
-		if count >= MaxListCount {
+		if count >= c.maxCount {
 			return nil, Identity{}, &Error{Server: c.cfg.Name, Call: "GET " + PathStreams,
-				Err: fmt.Errorf("more than %d streams listed; refusing an incomplete list", MaxListCount)}
+				Err: fmt.Errorf("%d or more streams listed; refusing a possibly incomplete list", count)}
 		}
 	}
 }
