@@ -74,7 +74,11 @@ func (r *Route) target(t Target, in Input) (Target, error) {
 
 // fail builds the error for a stream a route cannot render.
 func (r *Route) fail(key, stream, problem string) error {
-	return FieldError{File: r.file, Line: r.Line, Field: r.field + "." + key, Problem: fmt.Sprintf("stream %q: %s", stream, problem)}
+	line := r.roomLine
+	if key == "pull_url" {
+		line = r.pullLine
+	}
+	return FieldError{File: r.file, Line: line, Field: r.field + "." + key, Problem: fmt.Sprintf("stream %q: %s", stream, problem)}
 }
 
 // DefaultPullURL is <pull>/<app>/<stream>?vhost=<vhost>, each part escaped.

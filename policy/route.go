@@ -15,7 +15,7 @@ func (w *walker) parseRoute(n *yaml.Node, field string, i int, def *Defaults, ge
 	if !ok {
 		return nil
 	}
-	r := &Route{Line: n.Line, index: i, field: field, views: def.Views, media: def.Media, transport: def.Transport, bufferSize: def.BufferSize}
+	r := &Route{Line: n.Line, pullLine: n.Line, index: i, field: field, views: def.Views, media: def.Media, transport: def.Transport, bufferSize: def.BufferSize}
 	if v, ok := f["name"]; ok {
 		r.Name, _ = w.str(v, join(field, "name"))
 	}
@@ -110,6 +110,7 @@ func (w *walker) parseRoom(n *yaml.Node, field string, r *Route) {
 		return
 	}
 	r.room = t
+	r.roomLine = nameNode.Line
 }
 
 // parseRouteOptions reads the keys of a route that sends streams to a room.
@@ -140,6 +141,7 @@ func (w *walker) parseRouteOptions(f map[string]*yaml.Node, field string, r *Rou
 				w.addf(v, pf, "%s", pullProblem(out, false))
 			} else {
 				r.pull = t
+				r.pullLine = v.Line
 			}
 		}
 	}

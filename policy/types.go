@@ -106,6 +106,8 @@ type Route struct {
 	file        string
 	match       matcher
 	room        *tmpl // nil unless Action is route
+	roomLine    int
+	pullLine    int // line of pull_url, or of the route for the default URL
 	create      bool
 	roomOptions map[string]any // final creation options (views injected); nil unless create
 	views       []string
