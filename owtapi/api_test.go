@@ -96,7 +96,7 @@ func TestMethods(t *testing.T) {
 			respond: jsonResponder(200, single),
 			call:    func(ctx context.Context, c *Client) (any, error) { return c.GetRoom(ctx, "a b/c?d") },
 			method:  "GET", path: "/v1/rooms/a%20b%2Fc%3Fd",
-			check:   func(*testing.T, any) {},
+			check: func(*testing.T, any) {},
 		},
 		{
 			name: "delete room",

@@ -267,7 +267,7 @@ func transportHint(e *Error, timeout time.Duration) string {
 		return "TLS verification failed: set the OWT CA file to the CA that signed OWT's certificate"
 	case errors.As(e.Err, &hn):
 		return "TLS verification failed: the certificate does not name this host; use the host name from OWT's certificate"
-	case errors.As(e.Err, &rh):
+	case errors.As(e.Err, &rh), strings.Contains(e.Err.Error(), "server gave HTTP response to HTTPS client"):
 		return "the server does not speak TLS: use http:// instead of https://"
 	}
 	return "check that OWT's management API is running and reachable at " + e.Server

@@ -64,7 +64,9 @@ func TestErrorMapping(t *testing.T) {
 		{name: "timeout", respond: jsonResponder(200, "{}").Delay(5 * time.Second),
 			want: preds{timeout: true, transport: true}, wantInText: "may still have taken effect"},
 		{name: "caller deadline", respond: jsonResponder(200, "{}").Delay(5 * time.Second),
-			ctx:  func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), 20*time.Millisecond) },
+			ctx: func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.Background(), 20*time.Millisecond)
+			},
 			want: preds{timeout: true, transport: true}},
 		{name: "caller cancel", respond: jsonResponder(200, "{}").Delay(5 * time.Second),
 			ctx: func() (context.Context, context.CancelFunc) {

@@ -1,8 +1,6 @@
 package owtapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -137,14 +135,4 @@ func checkAuthHeader(t *testing.T, h, key string) map[string]string {
 		t.Errorf("auth has %d items, want 6: %q", len(items), h)
 	}
 	return items
-}
-
-// compactJSON normalises a JSON text for comparison.
-func compactJSON(t *testing.T, s []byte) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := json.Compact(&b, s); err != nil {
-		t.Fatalf("invalid JSON %q: %v", s, err)
-	}
-	return b.String()
 }
