@@ -32,7 +32,8 @@ type Config struct {
 	CAFile     string // optional PEM CA bundle for HTTPS, added to the system pool
 	// InsecureSkipVerify disables TLS certificate verification (tests only).
 	InsecureSkipVerify bool
-	// Timeout bounds every call except StartStreamingIn (default 10s).
+	// Timeout bounds each HTTP request (each ListRooms page) except
+	// StartStreamingIn's (default 10s).
 	Timeout time.Duration
 	// StreamingInTimeout bounds StartStreamingIn (default 100s: OWT's POST
 	// can block about 90s while it pulls the source).

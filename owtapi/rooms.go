@@ -38,11 +38,13 @@ func (c *Client) ListRooms(ctx context.Context) ([]Room, error) {
 			if err != nil {
 				return nil, c.newError(r, http.StatusOK, 0, "cannot decode a room", err)
 			}
-			if room.ID != "" && seen[room.ID] {
-				continue
+			if room.ID != "" {
+				if seen[room.ID] {
+					continue
+				}
+				seen[room.ID] = true
+				fresh++ // id-less rooms cannot prove progress
 			}
-			seen[room.ID] = true
-			fresh++
 			rooms = append(rooms, room)
 		}
 		if len(docs) < size || fresh == 0 {
