@@ -119,12 +119,18 @@ func (w *Watcher) Run(ctx context.Context, onLoad func(*Policy), onError func(er
 
 // reload reads the file and reports it; it returns the new last digest.
 func (w *Watcher) reload(last string, onLoad func(*Policy), onError func(error)) string {
-	p, err := LoadPolicy(w.path, w.getenv)
+	data, err := os.ReadFile(w.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		w.logger.Warn("policy file is missing; keeping the current policy", "file", w.path)
+		return last
+	}
+	var p *Policy
 	if err != nil {
-		if _, statErr := os.Stat(w.path); errors.Is(statErr, fs.ErrNotExist) {
-			w.logger.Warn("policy file is missing; keeping the current policy", "file", w.path)
-			return last
-		}
+		err = Errors{{File: w.path, Problem: "cannot read the policy: " + err.Error()}}
+	} else {
+		p, err = ParsePolicy(w.path, data, w.getenv)
+	}
+	if err != nil {
 		w.logger.Error("policy is invalid; keeping the current policy", "file", w.path, "err", err)
 		if onError != nil {
 			onError(err)
