@@ -83,7 +83,7 @@ type agentLoader struct {
 	getenv func(string) string
 
 	owtURL, serviceID, hooksListen, metricsListen, agentID origin
-	owtNode                                               *yaml.Node
+	owtNode                                                *yaml.Node
 }
 
 // load walks the document, applies overrides and validates the result.

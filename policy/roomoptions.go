@@ -38,9 +38,9 @@ const (
 )
 
 func obj(fields map[string]*schema) *schema { return &schema{kind: sObj, fields: fields} }
-func listOf(e *schema) *schema               { return &schema{kind: sList, elem: e} }
-func intIn(lo, hi int) *schema               { return &schema{kind: sInt, lo: lo, hi: hi} }
-func enumOf(v ...string) *schema             { return &schema{kind: sStr, enum: v} }
+func listOf(e *schema) *schema              { return &schema{kind: sList, elem: e} }
+func intIn(lo, hi int) *schema              { return &schema{kind: sInt, lo: lo, hi: hi} }
+func enumOf(v ...string) *schema            { return &schema{kind: sStr, enum: v} }
 
 var (
 	sBoolean = &schema{kind: sBool}

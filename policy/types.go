@@ -51,7 +51,7 @@ type OWT struct {
 // Hooks is the hook server.
 type Hooks struct {
 	Listen string   `yaml:"listen"`
-	Token  string   `yaml:"-"` // from token_env / token_file; never logged
+	Token  string   `yaml:"-"`     // from token_env / token_file; never logged
 	Allow  []string `yaml:"allow"` // CIDRs; empty means any source
 }
 
@@ -121,9 +121,9 @@ type Route struct {
 
 // Input is what a published stream looks like to the policy.
 type Input struct {
-	Server   string     // SRS server name from agent.yaml
-	PullBase string     // that server's pull base, e.g. rtmp://127.0.0.1:1935
-	Vhost    string     // vhost NAME
+	Server   string // SRS server name from agent.yaml
+	PullBase string // that server's pull base, e.g. rtmp://127.0.0.1:1935
+	Vhost    string // vhost NAME
 	App      string
 	Stream   string
 	Param    url.Values // the publish query (may be empty when unknown)
