@@ -1,0 +1,254 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
+	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
+	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
+)
+
+// Options configure an Agent.
+type Options struct {
+	Config *policy.Agent
+	Policy *policy.Policy
+	// PolicyFile is watched for hot reload ("" = no watching, e.g. inline policy).
+	PolicyFile string
+	Log        *slog.Logger
+	Getenv     func(string) string
+	// HookListener and MetricsListener, when set, are used instead of
+	// listening on the configured addresses (tests, port 0).
+	HookListener, MetricsListener net.Listener
+	// ShutdownTimeout bounds the graceful shutdown. Default 30s.
+	ShutdownTimeout time.Duration
+	// Engine overrides (tests, demo, bench).
+	EngineTweak func(*reconcile.Config)
+}
+
+// Agent is the running srs-owt-proxy.
+type Agent struct {
+	opts     Options
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	engine   *reconcile.Engine
+	watcher  *policy.Watcher
+	hooks    *http.Server
+	metrics  *http.Server
+	hookLn   net.Listener
+	metricLn net.Listener
+	reloads  *prometheus.CounterVec
+	reloadOK prometheus.Gauge
+	hookCnt  *prometheus.CounterVec
+	mu       sync.Mutex
+	policy   *policy.Policy
+}
+
+// New builds the agent: clients, state, engine and servers. Nothing runs
+// until Run.
+func New(o Options) (*Agent, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+	cfg := o.Config
+	a := &Agent{opts: o, log: o.Log, reg: prometheus.NewRegistry(), policy: o.Policy}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reqs := NewRequestMetrics(a.reg)
+	servers, owt, err := Clients(cfg, reqs)
+	if err != nil {
+		return nil, err
+	}
+	st, err := reconcile.LoadState(cfg.Agent.StateFile, cfg.Agent.ID)
+	if err != nil {
+		return nil, err
+	}
+	ec := reconcile.Config{Agent: cfg.Agent.ID, Servers: servers, OWT: owt, State: st, Policy: o.Policy,
+		Log: o.Log, Metrics: reconcile.NewMetrics(a.reg)}
+	if o.EngineTweak != nil {
+		o.EngineTweak(&ec)
+	}
+	a.engine = reconcile.NewEngine(ec)
+
+	a.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_policy_reloads_total",
+		Help: "Policy reloads by result (ok, error)."}, []string{"result"})
+	a.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_policy_last_reload_successful",
+		Help: "1 if the last policy reload succeeded."})
+	a.hookCnt = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_hooks_total",
+		Help: "SRS hooks by action and answer."}, []string{"action", "answer"})
+	a.reg.MustRegister(a.reloads, a.reloadOK, a.hookCnt)
+	a.reloadOK.Set(1)
+
+	var allow []netip.Prefix
+	for _, c := range cfg.Hooks.Allow {
+		p, err := netip.ParsePrefix(strings.TrimSpace(c))
+		if err != nil {
+			return nil, fmt.Errorf("hooks.allow: %q is not a CIDR: %w", c, err)
+		}
+		allow = append(allow, p)
+	}
+	hh := srsapi.NewHookHandler(srsapi.HookHandlerConfig{Receiver: a.engine, Token: cfg.Hooks.Token, Allow: allow, Logger: o.Log,
+		Observe: func(action, answer string) { a.hookCnt.WithLabelValues(action, answer).Inc() }})
+	a.hooks = &http.Server{Handler: hh, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)}
+	a.metrics = &http.Server{Handler: a.metricsMux(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+	if o.PolicyFile != "" {
+		a.watcher = policy.NewWatcher(o.PolicyFile, 250*time.Millisecond, o.Getenv, o.Log)
+		a.watcher.Seed(o.Policy)
+	}
+	return a, nil
+}
+
+// Engine returns the agent's engine.
+func (a *Agent) Engine() *reconcile.Engine { return a.engine }
+
+// Registry returns the agent's metrics registry.
+func (a *Agent) Registry() *prometheus.Registry { return a.reg }
+
+// HookAddr and MetricsAddr are the bound addresses (after Listen).
+func (a *Agent) HookAddr() string { return a.hookLn.Addr().String() }
+
+// MetricsAddr is the bound address of /metrics, /healthz and /readyz.
+func (a *Agent) MetricsAddr() string { return a.metricLn.Addr().String() }
+
+func (a *Agent) metricsMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if ok, why := a.engine.Ready(); !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready: " + why + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// Listen binds the hook and metrics addresses (unless listeners were given).
+func (a *Agent) Listen() error {
+	var err error
+	if a.hookLn = a.opts.HookListener; a.hookLn == nil {
+		if a.hookLn, err = net.Listen("tcp", a.opts.Config.Hooks.Listen); err != nil {
+			return fmt.Errorf("hooks.listen %s: %w", a.opts.Config.Hooks.Listen, err)
+		}
+	}
+	if a.metricLn = a.opts.MetricsListener; a.metricLn == nil && a.opts.Config.Agent.MetricsListen != "" {
+		if a.metricLn, err = net.Listen("tcp", a.opts.Config.Agent.MetricsListen); err != nil {
+			a.hookLn.Close()
+			return fmt.Errorf("agent.metrics_listen %s: %w", a.opts.Config.Agent.MetricsListen, err)
+		}
+	}
+	return nil
+}
+
+// Reload re-reads the policy file now and resyncs (SIGHUP).
+func (a *Agent) Reload() {
+	if a.watcher != nil {
+		a.watcher.Reload()
+	}
+	a.engine.Resync()
+}
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// taking hooks, lets in-flight operations finish, and saves the state.
+func (a *Agent) Run(ctx context.Context) error {
+	if a.hookLn == nil {
+		if err := a.Listen(); err != nil {
+			return err
+		}
+	}
+	a.log.Info("srs-owt-proxy running", "hooks", a.HookAddr(), "agent_id", a.opts.Config.Agent.ID,
+		"owt", a.opts.Config.OWT.URL, "policy", a.opts.Policy.Summary())
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	serve := func(name string, s *http.Server, ln net.Listener) {
+		defer wg.Done()
+		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("%s server: %w", name, err)
+		}
+	}
+	wg.Add(1)
+	go serve("hook", a.hooks, a.hookLn)
+	if a.metricLn != nil {
+		wg.Add(1)
+		go serve("metrics", a.metrics, a.metricLn)
+	}
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- a.engine.Run(engineCtx) }()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if a.watcher != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := a.watcher.Run(watchCtx, a.onPolicy, a.onPolicyError)
+			if err != nil {
+				errc <- fmt.Errorf("policy watcher: %w", err)
+			}
+		}()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.log.Info("shutting down: no more hooks, finishing in-flight operations")
+	sctx, cancel := context.WithTimeout(context.Background(), a.opts.ShutdownTimeout)
+	defer cancel()
+	_ = a.hooks.Shutdown(sctx)
+	stopWatch()
+	stopEngine()
+	select {
+	case err := <-engineDone:
+		if err != nil && runErr == nil {
+			runErr = err
+		}
+	case <-sctx.Done():
+		a.log.Error("shutdown timed out with operations in flight", "timeout", a.opts.ShutdownTimeout)
+		runErr = errors.Join(runErr, errors.New("shutdown timed out"))
+	}
+	_ = a.metrics.Shutdown(sctx)
+	wg.Wait()
+	a.log.Info("stopped")
+	return runErr
+}
+
+func (a *Agent) onPolicy(p *policy.Policy) {
+	a.mu.Lock()
+	a.policy = p
+	a.mu.Unlock()
+	a.reloads.WithLabelValues("ok").Inc()
+	a.reloadOK.Set(1)
+	a.log.Info("policy reloaded; resyncing", "file", a.opts.PolicyFile, "policy", p.Summary())
+	a.engine.SetPolicy(p)
+}
+
+func (a *Agent) onPolicyError(err error) {
+	a.reloads.WithLabelValues("error").Inc()
+	a.reloadOK.Set(0)
+	a.log.Error("policy reload failed; keeping the previous policy", "file", a.opts.PolicyFile, "err", err)
+}

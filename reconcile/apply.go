@@ -1,0 +1,287 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
+)
+
+// OWT is the part of the OWT management API the reconciler uses.
+type OWT interface {
+	ListRooms(ctx context.Context) ([]owtapi.Room, error)
+	CreateRoom(ctx context.Context, name string, options map[string]any) (owtapi.Room, error)
+	DeleteRoom(ctx context.Context, room string) error
+	ListStreams(ctx context.Context, room string) ([]owtapi.Stream, error)
+	GetStream(ctx context.Context, room, stream string) (owtapi.Stream, error)
+	StartStreamingIn(ctx context.Context, room string, req owtapi.StreamingInRequest) (owtapi.Stream, error)
+	StopStreamingIn(ctx context.Context, room, stream string) error
+	AddToView(ctx context.Context, room, stream, view string) (owtapi.Stream, error)
+	RemoveFromView(ctx context.Context, room, stream, view string) (owtapi.Stream, error)
+	ListParticipants(ctx context.Context, room string) ([]owtapi.Participant, error)
+}
+
+// Result is the outcome of one applied op.
+type Result struct {
+	Op       Op
+	Outcome  string // ok, failed, skipped, gone
+	Err      error
+	Duration time.Duration
+}
+
+// Applier applies room plans to OWT, keeping the observed room, the state
+// file and the pending-POST registry up to date as it goes.
+type Applier struct {
+	OWT     OWT
+	Agent   string
+	State   *State
+	Pending *Pending
+	Log     *slog.Logger
+	// PendingHold is how long a streaming-in POST of unknown outcome may
+	// still complete on OWT (its RPC timeout is 90 s).
+	PendingHold time.Duration
+	// Observe, if set, is told about every applied op.
+	Observe func(r Result)
+	Now     func() time.Time
+}
+
+func (a *Applier) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// errRoomGone stops a room's plan when OWT says the room no longer exists.
+var errRoomGone = errors.New("room is gone from OWT")
+
+// ApplyRoom applies the ready ops of plan in order and returns their
+// results. obs is updated to what OWT has after each op. It stops at the
+// first op whose failure makes the rest meaningless (room creation, room gone).
+func (a *Applier) ApplyRoom(ctx context.Context, plan *RoomPlan, obs *ObservedRoom) []Result {
+	var out []Result
+	newIDs := map[StreamKey]string{}
+	skipKey := map[StreamKey]bool{}
+	for _, op := range plan.Ops {
+		if op.Held != "" {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if op.RoomID == "" {
+			op.RoomID = obs.ID
+		}
+		if op.StreamID == "" && op.Kind == OpAddView {
+			op.StreamID = newIDs[op.key]
+		}
+		if skipKey[op.key] && op.Kind == OpAddView {
+			continue
+		}
+		start := a.now()
+		outcome, err := a.apply(ctx, op, obs, newIDs)
+		r := Result{Op: op, Outcome: outcome, Err: err, Duration: a.now().Sub(start)}
+		a.log(r)
+		if a.Observe != nil {
+			a.Observe(r)
+		}
+		out = append(out, r)
+		if err != nil {
+			if op.Kind == OpStartInput {
+				skipKey[op.key] = true
+			}
+			if op.Kind == OpCreateRoom || errors.Is(err, errRoomGone) {
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (a *Applier) log(r Result) {
+	if a.Log == nil {
+		return
+	}
+	attrs := []any{"room", r.Op.Room, "op", string(r.Op.Kind), "result", r.Outcome, "duration", r.Duration.Round(time.Microsecond)}
+	if r.Op.Stream != "" {
+		attrs = append(attrs, "stream", r.Op.Stream)
+	}
+	if r.Op.StreamID != "" {
+		attrs = append(attrs, "stream_id", r.Op.StreamID)
+	}
+	if r.Op.View != "" {
+		attrs = append(attrs, "view", r.Op.View)
+	}
+	attrs = append(attrs, "reason", r.Op.Reason)
+	if r.Err != nil {
+		a.Log.Warn("operation failed", append(attrs, "err", r.Err.Error())...)
+		return
+	}
+	a.Log.Info("operation applied", attrs...)
+}
+
+func (a *Applier) apply(ctx context.Context, op Op, obs *ObservedRoom, newIDs map[StreamKey]string) (string, error) {
+	switch op.Kind {
+	case OpCreateRoom:
+		room, err := a.OWT.CreateRoom(ctx, op.Room, op.options)
+		if err != nil {
+			return "failed", fmt.Errorf("create room %q: %w", op.Room, err)
+		}
+		obs.ID, obs.Exists, obs.Owned, obs.Listed = room.ID, true, true, true
+		obs.Views = ViewLabels(room)
+		obs.Participants = 0
+		if a.State != nil {
+			a.State.SetRoom(op.Room, room.ID, a.now())
+			if err := a.State.Save(); err != nil && a.Log != nil {
+				a.Log.Error("could not record created room", "room", op.Room, "room_id", room.ID, "err", err)
+			}
+		}
+		return "ok", nil
+
+	case OpStartInput:
+		in := op.input
+		opID := newOpID()
+		req := owtapi.StreamingInRequest{
+			Connection: owtapi.Connection{URL: in.URL, TransportProtocol: in.Transport, BufferSize: in.BufferSize},
+			Media:      owtapi.MediaRequest{Audio: orAuto(in.Media.Audio), Video: orAuto(in.Media.Video)},
+			Attributes: Attributes(a.Agent, in.Key, in.Param, in.URL, opID),
+		}
+		a.Pending.Begin(op.Room, in.Key, opID, a.now())
+		s, err := a.OWT.StartStreamingIn(ctx, op.RoomID, req)
+		if err != nil {
+			if owtapi.IsRoomNotFound(err) {
+				a.Pending.Done(op.Room, in.Key)
+				return "failed", a.roomGone(obs, err)
+			}
+			if owtapi.IsTimeout(err) || owtapi.IsTransport(err) || ctx.Err() != nil {
+				// OWT may still be pulling: re-list, never blindly retry.
+				a.Pending.Unknown(op.Room, in.Key, a.now().Add(a.PendingHold))
+				obs.Listed = false
+				return "failed", fmt.Errorf("start streaming-in of %s in room %q: outcome unknown, will re-list before retrying: %w", in.Key, op.Room, err)
+			}
+			a.Pending.Done(op.Room, in.Key)
+			return "failed", fmt.Errorf("start streaming-in of %s in room %q from %s: %w (OWT could not pull it: check that OWT reaches SRS at that URL and that the stream is live)", in.Key, op.Room, in.URL, err)
+		}
+		a.Pending.Done(op.Room, in.Key)
+		newIDs[in.Key] = s.ID
+		obs.Inputs = append(obs.Inputs, Input{ID: s.ID, Key: in.Key, InViews: append([]string(nil), s.Info.InViews...), URL: in.URL, Param: in.Param, Op: opID})
+		return "ok", nil
+
+	case OpAddView, OpRemoveView:
+		if op.StreamID == "" {
+			return "skipped", fmt.Errorf("%s %s: no streaming-in id", op.Kind, op.Stream)
+		}
+		var s owtapi.Stream
+		var err error
+		if op.Kind == OpAddView {
+			s, err = a.OWT.AddToView(ctx, op.RoomID, op.StreamID, op.View)
+		} else {
+			s, err = a.OWT.RemoveFromView(ctx, op.RoomID, op.StreamID, op.View)
+		}
+		if err != nil {
+			if owtapi.IsRoomNotFound(err) {
+				return "failed", a.roomGone(obs, err)
+			}
+			if gone := a.confirmGone(ctx, op, err); gone {
+				removeInput(obs, op.StreamID)
+				return "gone", fmt.Errorf("%s %s in room %q: streaming-in %s is gone from OWT; it will be started again", op.Kind, op.Stream, op.Room, op.StreamID)
+			}
+			obs.Listed = false
+			return "failed", fmt.Errorf("%s %s (%s) view %q in room %q: %w", op.Kind, op.Stream, op.StreamID, op.View, op.Room, err)
+		}
+		if in := obs.input(op.StreamID); in != nil {
+			in.InViews = append([]string(nil), s.Info.InViews...)
+		}
+		return "ok", nil
+
+	case OpStopInput:
+		err := a.OWT.StopStreamingIn(ctx, op.RoomID, op.StreamID)
+		if err != nil {
+			if owtapi.IsRoomNotFound(err) {
+				return "failed", a.roomGone(obs, err)
+			}
+			if !a.confirmGone(ctx, op, err) {
+				obs.Listed = false
+				return "failed", fmt.Errorf("stop streaming-in %s (%s) in room %q: %w", op.Stream, op.StreamID, op.Room, err)
+			}
+		}
+		removeInput(obs, op.StreamID)
+		return "ok", nil
+
+	case OpDeleteRoom:
+		ps, err := a.OWT.ListParticipants(ctx, op.RoomID)
+		if err != nil && !owtapi.IsRoomNotFound(err) {
+			return "failed", fmt.Errorf("delete room %q: could not read participants: %w", op.Room, err)
+		}
+		if len(ps) > 0 {
+			obs.Participants = len(ps)
+			return "skipped", nil
+		}
+		if s, err := a.OWT.ListStreams(ctx, op.RoomID); err == nil {
+			if _, foreign := ObserveStreams(a.Agent, s); foreign > 0 {
+				obs.Foreign = foreign
+				return "skipped", nil
+			}
+		}
+		if err := a.OWT.DeleteRoom(ctx, op.RoomID); err != nil && !owtapi.IsRoomNotFound(err) {
+			return "failed", fmt.Errorf("delete room %q (%s): %w", op.Room, op.RoomID, err)
+		}
+		obs.Exists, obs.ID, obs.Inputs = false, "", nil
+		if a.State != nil {
+			a.State.ForgetRoom(op.Room)
+			if err := a.State.Save(); err != nil && a.Log != nil {
+				a.Log.Error("could not record deleted room", "room", op.Room, "err", err)
+			}
+		}
+		return "ok", nil
+	}
+	return "skipped", fmt.Errorf("unknown op %q", op.Kind)
+}
+
+// confirmGone decides whether a failed PATCH or DELETE met a stream that no
+// longer exists: OWT answers those with the ambiguous 500/1301, so only a
+// GET answering 404/1004 proves it.
+func (a *Applier) confirmGone(ctx context.Context, op Op, err error) bool {
+	if !owtapi.IsAmbiguous(err) && !owtapi.IsTransport(err) && !owtapi.IsStreamNotFound(err) {
+		return false
+	}
+	_, gerr := a.OWT.GetStream(ctx, op.RoomID, op.StreamID)
+	return owtapi.IsStreamNotFound(gerr)
+}
+
+func (a *Applier) roomGone(obs *ObservedRoom, err error) error {
+	obs.Exists, obs.ID, obs.Inputs, obs.Listed = false, "", nil, false
+	if obs.Owned && a.State != nil {
+		a.State.ForgetRoom(obs.Name)
+		_ = a.State.Save()
+	}
+	return fmt.Errorf("%w: %v", errRoomGone, err)
+}
+
+func removeInput(obs *ObservedRoom, id string) {
+	out := obs.Inputs[:0]
+	for _, in := range obs.Inputs {
+		if in.ID != id {
+			out = append(out, in)
+		}
+	}
+	obs.Inputs = out
+}
+
+func orAuto(v any) any {
+	if v == nil {
+		return "auto"
+	}
+	return v
+}
+
+func newOpID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

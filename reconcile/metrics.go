@@ -1,0 +1,90 @@
+package reconcile
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the engine's Prometheus metrics, all prefixed srs_owt_proxy_.
+type Metrics struct {
+	Reconciles      *prometheus.CounterVec
+	ReconcileTime   prometheus.Histogram
+	QueueDepth      prometheus.GaugeFunc
+	Retries         prometheus.Counter
+	Ops             *prometheus.CounterVec
+	DeletesHeld     *prometheus.CounterVec
+	DesiredStreams  prometheus.Gauge
+	DesiredRooms    prometheus.Gauge
+	OwnedStreams    prometheus.Gauge
+	OwnedRooms      prometheus.Gauge
+	Resyncs         *prometheus.CounterVec
+	LastResync      prometheus.Gauge
+	Hints           *prometheus.CounterVec
+	PolicyErrors    prometheus.Gauge
+	reg             prometheus.Registerer
+	queueDepthValue func() float64
+}
+
+// NewMetrics creates the engine metrics and registers them with reg (nil: not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_reconciles_total",
+			Help: "Room reconciles by result (ok, error, requeued)."}, []string{"result"}),
+		ReconcileTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "srs_owt_proxy_reconcile_duration_seconds",
+			Help: "Time to reconcile one room.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		Retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "srs_owt_proxy_retries_total",
+			Help: "Rooms requeued with backoff after a failure."}),
+		Ops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_operations_total",
+			Help: "OWT operations applied, by kind and result."}, []string{"op", "result"}),
+		DeletesHeld: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_deletes_held_total",
+			Help: "Deletes held back, by safety rule."}, []string{"rule"}),
+		DesiredStreams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_desired_streams", Help: "Streams the policy routes to OWT."}),
+		DesiredRooms:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_desired_rooms", Help: "Rooms that should hold streams."}),
+		OwnedStreams:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_owned_streams", Help: "Streaming-ins owned by this agent, as last observed."}),
+		OwnedRooms:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_owned_rooms", Help: "Rooms created by this agent."}),
+		Resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_resyncs_total",
+			Help: "Full resyncs by result (ok, partial, error)."}, []string{"result"}),
+		LastResync: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_last_successful_resync_timestamp_seconds",
+			Help: "Unix time of the last resync whose SRS and OWT listings all succeeded."}),
+		Hints: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_hook_hints_total",
+			Help: "Hook hints by kind (publish, unpublish, busy, ignored, denied)."}, []string{"kind"}),
+		PolicyErrors: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_unroutable_streams",
+			Help: "Streams the policy could not place (bad rendered name)."}),
+		reg: reg,
+	}
+	m.QueueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "srs_owt_proxy_queue_depth",
+		Help: "Rooms waiting in the work queue."}, func() float64 {
+		if m.queueDepthValue == nil {
+			return 0
+		}
+		return m.queueDepthValue()
+	})
+	if reg != nil {
+		reg.MustRegister(m.Reconciles, m.ReconcileTime, m.QueueDepth, m.Retries, m.Ops, m.DeletesHeld,
+			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors)
+	}
+	return m
+}
+
+func (m *Metrics) observeOp(r Result) {
+	if m == nil {
+		return
+	}
+	m.Ops.WithLabelValues(string(r.Op.Kind), r.Outcome).Inc()
+}
+
+func (m *Metrics) held(rule string) {
+	if m == nil {
+		return
+	}
+	m.DeletesHeld.WithLabelValues(rule).Inc()
+}
+
+func (m *Metrics) reconcile(result string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.Reconciles.WithLabelValues(result).Inc()
+	m.ReconcileTime.Observe(d.Seconds())
+}

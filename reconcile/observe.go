@@ -1,0 +1,130 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
+	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
+)
+
+// SRS is the part of an SRS API client the reconciler uses.
+type SRS interface {
+	Snapshot(ctx context.Context) (srsapi.Snapshot, error)
+}
+
+// SRSServer is one configured SRS server with its pull base.
+type SRSServer struct {
+	Name   string
+	Pull   string
+	Client SRS
+}
+
+// ReadSRS reads every server in parallel. It returns the sources that were
+// read and one error per server that was not.
+func ReadSRS(ctx context.Context, servers []SRSServer) ([]Source, []error) {
+	srcs := make([]Source, len(servers))
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			snap, err := s.Client.Snapshot(ctx)
+			if err != nil {
+				errs[i] = fmt.Errorf("srs %q: %w", s.Name, err)
+				return
+			}
+			srcs[i] = Source{Name: s.Name, Pull: s.Pull, Snapshot: snap}
+		}()
+	}
+	wg.Wait()
+	var okSrcs []Source
+	var outErrs []error
+	for i := range servers {
+		if errs[i] != nil {
+			outErrs = append(outErrs, errs[i])
+			continue
+		}
+		okSrcs = append(okSrcs, srcs[i])
+	}
+	return okSrcs, outErrs
+}
+
+// RoomIndex indexes OWT's room list by name and id.
+type RoomIndex struct {
+	byName map[string][]owtapi.Room
+	byID   map[string]owtapi.Room
+}
+
+// IndexRooms builds an index; rooms of one name keep OWT's _id order.
+func IndexRooms(rooms []owtapi.Room) RoomIndex {
+	ix := RoomIndex{byName: map[string][]owtapi.Room{}, byID: map[string]owtapi.Room{}}
+	sorted := append([]owtapi.Room(nil), rooms...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+	for _, r := range sorted {
+		ix.byName[r.Name] = append(ix.byName[r.Name], r)
+		ix.byID[r.ID] = r
+	}
+	return ix
+}
+
+// Names returns every room name in the index.
+func (ix RoomIndex) Names() []string {
+	out := make([]string, 0, len(ix.byName))
+	for n := range ix.byName {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Len is the number of rooms.
+func (ix RoomIndex) Len() int { return len(ix.byID) }
+
+// Locate finds the room the agent should use for name: the one it created
+// (state file) if any, else the first room of that name (used, never owned).
+func (ix RoomIndex) Locate(name string, st *State) ObservedRoom {
+	o := ObservedRoom{Name: name, Participants: -1}
+	if st != nil {
+		if rec, ok := st.Room(name); ok {
+			o.ID, o.Exists, o.Owned = rec.ID, true, true
+			if r, ok := ix.byID[rec.ID]; ok {
+				o.Views = ViewLabels(r)
+			}
+			return o
+		}
+	}
+	if rs := ix.byName[name]; len(rs) > 0 {
+		o.ID, o.Exists, o.Views = rs[0].ID, true, ViewLabels(rs[0])
+	}
+	return o
+}
+
+// ObserveRoom reads the streams of a located room (and, for a room the
+// agent may delete, its participants). A 404/1003 means the room is gone.
+func ObserveRoom(ctx context.Context, c OWT, agent string, o *ObservedRoom, wantDeleteCheck bool) error {
+	if !o.Exists {
+		return nil
+	}
+	streams, err := c.ListStreams(ctx, o.ID)
+	if owtapi.IsRoomNotFound(err) {
+		o.Exists, o.ID, o.Inputs, o.Listed = false, "", nil, true
+		return nil
+	}
+	if err != nil {
+		o.Listed = false
+		return fmt.Errorf("list streams of room %q (%s): %w", o.Name, o.ID, err)
+	}
+	o.Inputs, o.Foreign = ObserveStreams(agent, streams)
+	o.Listed = true
+	o.Participants = -1
+	if wantDeleteCheck && o.Owned {
+		ps, err := c.ListParticipants(ctx, o.ID)
+		if err == nil {
+			o.Participants = len(ps)
+		}
+	}
+	return nil
+}

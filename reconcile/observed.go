@@ -1,0 +1,105 @@
+package reconcile
+
+import (
+	"sort"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
+)
+
+// Input is a streaming-in that this agent owns.
+type Input struct {
+	ID      string
+	Key     StreamKey
+	InViews []string
+	URL     string
+	Param   string
+	Op      string
+}
+
+// ObservedRoom is what OWT has for one room name, reduced to what the agent
+// may act on.
+type ObservedRoom struct {
+	Name   string
+	ID     string // "" when the room does not exist
+	Exists bool
+	// Owned: the agent created it (recorded in the state file).
+	Owned bool
+	// Listed: its streams were read successfully; when false nothing in it
+	// may be deleted.
+	Listed bool
+	Views  []string // labels of the room's views, nil when unknown
+	Inputs []Input  // streaming-ins owned by this agent
+	// Foreign counts forward streams the agent does not own.
+	Foreign int
+	// Participants in the room; -1 when not read.
+	Participants int
+}
+
+// ObserveStreams reduces a room's stream list to the agent's inputs and a
+// count of everything else.
+func ObserveStreams(agent string, streams []owtapi.Stream) (inputs []Input, foreign int) {
+	for _, s := range streams {
+		if s.Type == "mixed" {
+			continue
+		}
+		own, ok := ParseAttributes(s.Info.Attributes)
+		if !ok || own.Agent != agent {
+			foreign++
+			continue
+		}
+		inputs = append(inputs, Input{ID: s.ID, Key: own.Key, InViews: append([]string(nil), s.Info.InViews...),
+			URL: own.URL, Param: own.Param, Op: own.Op})
+	}
+	sort.Slice(inputs, func(i, j int) bool { return inputs[i].ID < inputs[j].ID })
+	return inputs, foreign
+}
+
+// ViewLabels returns the labels of a room's views.
+func ViewLabels(r owtapi.Room) []string {
+	out := make([]string, 0, len(r.Views))
+	for _, v := range r.Views {
+		out = append(out, v.Label)
+	}
+	return out
+}
+
+func (o *ObservedRoom) input(id string) *Input {
+	for i := range o.Inputs {
+		if o.Inputs[i].ID == id {
+			return &o.Inputs[i]
+		}
+	}
+	return nil
+}
+
+// InView reports whether the room holds an owned input for key that is in
+// every one of views.
+func (o *ObservedRoom) InView(key StreamKey, views []string) bool {
+	if o == nil {
+		return false
+	}
+	for _, in := range o.Inputs {
+		if in.Key == key && containsAll(in.InViews, views) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

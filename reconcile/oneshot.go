@@ -1,0 +1,214 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
+)
+
+// OneShot reads both servers once and plans (diff) or plans and applies
+// (sync --once) every room. Planning writes nothing anywhere.
+type OneShot struct {
+	Agent   string
+	Servers []SRSServer
+	OWT     OWT
+	State   *State
+	Policy  *policy.Policy
+	Log     *slog.Logger
+	// Concurrency bounds parallel room reads and applies (default policy's).
+	Concurrency int
+	// PendingHold as in Config.
+	PendingHold time.Duration
+}
+
+// Observation is what a OneShot read, kept for Apply.
+type Observation struct {
+	Desired    *Desired
+	Rooms      map[string]*ObservedRoom
+	SnapshotAt time.Time
+}
+
+func (o *OneShot) workers() int {
+	if o.Concurrency > 0 {
+		return o.Concurrency
+	}
+	if o.Policy != nil && o.Policy.Reconcile.Concurrency > 0 {
+		return o.Policy.Reconcile.Concurrency
+	}
+	return 8
+}
+
+// Plan reads SRS and OWT and returns the plan. A failed SRS or OWT room
+// listing is an error; a room whose streams cannot be read gets a note and
+// nothing in it is deleted.
+func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
+	srcs, errs := ReadSRS(ctx, o.Servers)
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	snapAt := time.Now()
+	rooms, err := o.OWT.ListRooms(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list OWT rooms: %w", err)
+	}
+	ix := IndexRooms(rooms)
+	pre := ComputeDesired(DesiredInputs{Policy: o.Policy, Sources: srcs})
+	names := map[string]bool{}
+	for n := range pre.Rooms {
+		names[n] = true
+	}
+	for _, n := range ix.Names() {
+		names[n] = true
+	}
+	if o.State != nil {
+		for _, n := range o.State.Rooms() {
+			names[n] = true
+		}
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+
+	obs := make(map[string]*ObservedRoom, len(sorted))
+	for _, n := range sorted {
+		r := ix.Locate(n, o.State)
+		obs[n] = &r
+	}
+	var mu sync.Mutex
+	var listErrs []error
+	o.each(sorted, func(n string) {
+		r := obs[n]
+		_, desired := pre.Rooms[n]
+		if err := ObserveRoom(ctx, o.OWT, o.Agent, r, !desired); err != nil {
+			mu.Lock()
+			listErrs = append(listErrs, err)
+			mu.Unlock()
+		}
+	})
+	// The publish query is only known from hooks; inputs the agent created
+	// carry it in their attributes, so routes matching on it stay stable.
+	params := map[StreamKey]string{}
+	for _, r := range obs {
+		for _, in := range r.Inputs {
+			if in.Param != "" {
+				params[in.Key] = in.Param
+			}
+		}
+	}
+	d := ComputeDesired(DesiredInputs{Policy: o.Policy, Sources: srcs, ParamOf: func(k StreamKey, _ string) string { return params[k] }})
+	for n := range d.Rooms {
+		if obs[n] == nil {
+			r := ix.Locate(n, o.State)
+			obs[n] = &r
+			sorted = append(sorted, n)
+		}
+	}
+	sort.Strings(sorted)
+	live := map[StreamKey]bool{}
+	for _, s := range srcs {
+		for _, st := range s.Snapshot.Streams {
+			if st.Publish.Active {
+				live[StreamKey{Server: s.Name, Vhost: st.VhostName, App: st.App, Stream: st.Name}] = true
+			}
+		}
+	}
+	owned := 0
+	for _, r := range obs {
+		owned += len(r.Inputs)
+	}
+	budget := Budget{MaxDeletes: o.Policy.Reconcile.MaxDeletes}
+	if !o.Policy.Reconcile.AllowEmpty && d.LiveStreams == 0 && owned >= 2 {
+		budget.EmptyGuard = func(Op) bool { return true }
+	}
+	why := ""
+	if len(listErrs) > 0 {
+		why = "some room listings failed: " + errors.Join(listErrs...).Error()
+	}
+	plan := &Plan{}
+	for _, n := range sorted {
+		r := obs[n]
+		rp := PlanRoom(RoomContext{
+			Desired: d.Rooms[n], Observed: r, SnapshotAt: snapAt, Grace: o.Policy.Reconcile.DeleteGrace,
+			DeletesAllowed: len(listErrs) == 0, DeletesHeldWhy: why,
+			Live: func(k StreamKey) bool { return live[k] },
+			MissingSince: func(k StreamKey) (time.Time, bool) {
+				if o.State == nil {
+					return time.Time{}, false
+				}
+				return o.State.MissingSince(n, k)
+			},
+			InFlight:      func(StreamKey) bool { return false },
+			DesiredRoomOf: func(k StreamKey) (string, bool) { r, ok := d.ByKey[k]; return r, ok },
+			InViewIn: func(k StreamKey, room string) bool {
+				dr := d.Rooms[room]
+				if dr == nil || dr.Inputs[k] == nil {
+					return false
+				}
+				return obs[room].InView(k, dr.Inputs[k].Views)
+			},
+		})
+		budget.Apply(&rp)
+		plan.Rooms = append(plan.Rooms, rp)
+	}
+	plan.Sort()
+	return plan, &Observation{Desired: d, Rooms: obs, SnapshotAt: snapAt}, nil
+}
+
+func (o *OneShot) each(names []string, f func(string)) {
+	sem := make(chan struct{}, o.workers())
+	var wg sync.WaitGroup
+	for _, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(n)
+		}()
+	}
+	wg.Wait()
+}
+
+// Apply applies a plan made by Plan: rooms in parallel (bounded), the ops
+// of one room in order. It records grace periods and created rooms in the
+// state file and returns every result.
+func (o *OneShot) Apply(ctx context.Context, plan *Plan, ob *Observation) ([]Result, error) {
+	if o.State != nil {
+		for _, rp := range plan.Rooms {
+			for _, k := range rp.NewlyMissing {
+				o.State.SetMissing(rp.Room, k, ob.SnapshotAt)
+			}
+			for _, k := range rp.Wanted {
+				o.State.ClearMissing(rp.Room, k)
+			}
+		}
+	}
+	a := &Applier{OWT: o.OWT, Agent: o.Agent, State: o.State, Pending: NewPending(), Log: o.Log, PendingHold: o.PendingHold}
+	var mu sync.Mutex
+	var all []Result
+	byRoom := map[string]*RoomPlan{}
+	names := make([]string, 0, len(plan.Rooms))
+	for i := range plan.Rooms {
+		byRoom[plan.Rooms[i].Room] = &plan.Rooms[i]
+		names = append(names, plan.Rooms[i].Room)
+	}
+	o.each(names, func(n string) {
+		res := a.ApplyRoom(ctx, byRoom[n], ob.Rooms[n])
+		mu.Lock()
+		all = append(all, res...)
+		mu.Unlock()
+	})
+	var err error
+	if o.State != nil {
+		err = o.State.Save()
+	}
+	return all, err
+}

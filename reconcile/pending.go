@@ -1,0 +1,91 @@
+package reconcile
+
+import (
+	"sync"
+	"time"
+)
+
+// Pending remembers streaming-in POSTs whose outcome is not known yet: in
+// progress, or failed in a way that may still have created the stream on
+// OWT (timeout, dropped connection). OWT hides a streaming-in from its list
+// until it connects, so while an entry lives the planner must not start the
+// same stream again; a listing that shows the stream clears it.
+type Pending struct {
+	mu sync.Mutex
+	m  map[string]pendingEntry
+}
+
+type pendingEntry struct {
+	op      string
+	started time.Time
+	until   time.Time // zero while the POST is in progress
+}
+
+// NewPending returns an empty registry.
+func NewPending() *Pending { return &Pending{m: map[string]pendingEntry{}} }
+
+func pendingKey(room string, k StreamKey) string { return room + "|" + k.String() }
+
+// Begin records a POST about to be sent.
+func (p *Pending) Begin(room string, k StreamKey, op string, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.m[pendingKey(room, k)] = pendingEntry{op: op, started: now}
+}
+
+// Done forgets a POST whose outcome is known (success, or a definite failure).
+func (p *Pending) Done(room string, k StreamKey) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.m, pendingKey(room, k))
+}
+
+// Unknown keeps the entry until the stream shows up in a listing or until
+// `until`, after which its absence means the POST failed.
+func (p *Pending) Unknown(room string, k StreamKey, until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.m[pendingKey(room, k)]
+	e.until = until
+	p.m[pendingKey(room, k)] = e
+}
+
+// InFlight reports whether a start of k in room must wait.
+func (p *Pending) InFlight(room string, k StreamKey, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.m[pendingKey(room, k)]
+	if !ok {
+		return false
+	}
+	if !e.until.IsZero() && now.After(e.until) {
+		delete(p.m, pendingKey(room, k))
+		return false
+	}
+	return true
+}
+
+// Unresolved reports whether room has any POST of unknown outcome.
+func (p *Pending) Unresolved(room string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prefix := room + "|"
+	for k, e := range p.m {
+		if len(k) > len(prefix) && k[:len(prefix)] == prefix && !e.until.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// Seen clears entries of room whose stream a fresh listing shows.
+func (p *Pending) Seen(room string, inputs []Input) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, in := range inputs {
+		k := pendingKey(room, in.Key)
+		if e, ok := p.m[k]; ok && !e.until.IsZero() {
+			delete(p.m, k)
+		}
+	}
+}
