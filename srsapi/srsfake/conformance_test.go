@@ -252,4 +252,3 @@ func TestControlAPI(t *testing.T) {
 		t.Errorf("GET publish = %d", resp.StatusCode)
 	}
 }
-
