@@ -1,0 +1,111 @@
+package owtfake
+
+import (
+	"sort"
+	"time"
+)
+
+// Deletion reasons recorded in DeleteRecord.Reason.
+const (
+	ReasonAPI        = "api"         // DELETE through the REST API
+	ReasonSourceLost = "source_lost" // DropStream
+	ReasonWipe       = "wipe"        // Wipe (OWT restarted empty)
+)
+
+// State is a snapshot of the fake: live rooms plus the full history.
+type State struct {
+	Rooms   []RoomState    `json:"rooms"`
+	Created []CreateRecord `json:"created"` // every streaming-in ever created, kept across Wipe
+	Deleted []DeleteRecord `json:"deleted"` // every stream and room deletion
+}
+
+// RoomState is one room in a State.
+type RoomState struct {
+	ID           string        `json:"id"`
+	Service      string        `json:"service"`
+	Name         string        `json:"name"`
+	Views        []string      `json:"views"`  // labels of the stored views
+	Active       bool          `json:"active"` // a conference runs: mixed streams are listed
+	Streams      []StreamState `json:"streams"`
+	Participants []Participant `json:"participants"`
+}
+
+// StreamState is one forward stream in a RoomState.
+type StreamState struct {
+	ID         string   `json:"id"`
+	Type       string   `json:"type"` // info.type: "streaming", "webrtc", ...
+	Owner      string   `json:"owner"`
+	URL        string   `json:"url,omitempty"`
+	Attributes any      `json:"attributes,omitempty"`
+	InViews    []string `json:"inViews"`
+	Connecting bool     `json:"connecting"` // still hidden by the streaming-in delay
+}
+
+// CreateRecord is one streaming-in creation.
+type CreateRecord struct {
+	Service    string    `json:"service"`
+	Room       string    `json:"room"`
+	Stream     string    `json:"stream"`
+	URL        string    `json:"url"`
+	Attributes any       `json:"attributes,omitempty"`
+	Time       time.Time `json:"time"`
+}
+
+// DeleteRecord is one stream or room deletion.
+type DeleteRecord struct {
+	Kind   string    `json:"kind"` // "stream" or "room"
+	Room   string    `json:"room"`
+	Stream string    `json:"stream,omitempty"`
+	URL    string    `json:"url,omitempty"`
+	Reason string    `json:"reason"` // ReasonAPI, ReasonSourceLost or ReasonWipe
+	Time   time.Time `json:"time"`
+}
+
+// Dump returns a snapshot of all rooms (sorted by id) and the history.
+func (s *Server) Dump() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	st := State{
+		Rooms:   make([]RoomState, 0, len(s.rooms)),
+		Created: append([]CreateRecord(nil), s.created...),
+		Deleted: append([]DeleteRecord(nil), s.deleted...),
+	}
+	for _, r := range s.rooms {
+		r.refresh(now, s.idleTimeout)
+		rs := RoomState{ID: r.id, Service: r.service, Name: r.name(), Views: r.viewLabels(), Active: r.active,
+			Streams: make([]StreamState, 0, len(r.order)), Participants: append([]Participant{}, r.participants...)}
+		for _, f := range r.order {
+			rs.Streams = append(rs.Streams, StreamState{ID: f.id, Type: f.infoType, Owner: f.owner, URL: f.url,
+				Attributes: f.attributes, InViews: append([]string{}, f.inViews...), Connecting: f.readyAt.After(now)})
+		}
+		st.Rooms = append(st.Rooms, rs)
+	}
+	sort.Slice(st.Rooms, func(i, j int) bool { return st.Rooms[i].ID < st.Rooms[j].ID })
+	if st.Created == nil {
+		st.Created = []CreateRecord{}
+	}
+	if st.Deleted == nil {
+		st.Deleted = []DeleteRecord{}
+	}
+	return st
+}
+
+// Counts returns the number of requests handled per route name (Route*
+// constants), failed and fault-injected ones included.
+func (s *Server) Counts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetCounts sets every route count back to zero.
+func (s *Server) ResetCounts() {
+	s.mu.Lock()
+	s.counts = map[string]int{}
+	s.mu.Unlock()
+}
