@@ -318,3 +318,28 @@ func TestSummaryAndDigest(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveConcurrent(t *testing.T) {
+	p := mustParse(t, designPolicy, map[string]string{"WALL_TOKEN": "s3cret"})
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 200; i++ {
+				got, err := p.Resolve(in("v", "x", "s", "?layout=wall-9"))
+				if err == nil && got.Room != "q-wall-9" {
+					err = errors.New("room " + got.Room)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
