@@ -641,7 +641,9 @@ func (e *Engine) process(ctx context.Context, name string) {
 func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	e.mu.Lock()
 	obs := e.cache[name]
-	if obs == nil {
+	if obs == nil || e.stale[name] {
+		// After a resync, locate the room again from the fresh room list:
+		// a room re-created by someone else has a new id.
 		o := e.rooms.Locate(name, e.cfg.State)
 		obs = &o
 	} else if rec, ok := e.stateRoom(name); ok && (!obs.Exists || obs.ID != rec.ID) {

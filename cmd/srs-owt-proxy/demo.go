@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/agent"
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
+	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
+)
+
+// demoPolicy is the embedded default the demo starts with.
+const demoPolicy = `# srs-owt-proxy demo policy
+reconcile: {interval: 3s, delete_grace: 1s, max_deletes: 50, allow_empty: false, concurrency: 8}
+defaults:  {views: [common], media: {audio: auto, video: auto}, transport: tcp, buffer_size: 8192}
+routes:
+  - match: {app: private}
+    action: deny                      # SRS refuses these publishes
+  - match: {app: live, stream: "class-*"}
+    room: "{{.App}}-{{.Stream}}"      # one room per class, created and deleted by the agent
+  - match: {app: wall}
+    room: {name: video-wall, create: false}   # an existing room, used but never deleted
+  - match: {}
+    action: ignore
+`
+
+// demoPolicyMerged sends every class into one shared room.
+const demoPolicyMerged = `# edited: all classes share one room
+reconcile: {interval: 3s, delete_grace: 1s, max_deletes: 50, allow_empty: false, concurrency: 8}
+defaults:  {views: [common], media: {audio: auto, video: auto}, transport: tcp, buffer_size: 8192}
+routes:
+  - match: {app: private}
+    action: deny
+  - match: {app: live, stream: "class-*"}
+    room: "all-classes"
+  - match: {app: wall}
+    room: {name: video-wall, create: false}
+  - match: {}
+    action: ignore
+`
+
+// demoLog prints the agent's operations and warnings for a human.
+type demoLog struct {
+	mu    *sync.Mutex
+	w     io.Writer
+	attrs []slog.Attr
+}
+
+func (h *demoLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+func (h *demoLog) WithAttrs(a []slog.Attr) slog.Handler {
+	return &demoLog{mu: h.mu, w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), a...)}
+}
+func (h *demoLog) WithGroup(string) slog.Handler { return h }
+func (h *demoLog) Handle(_ context.Context, r slog.Record) error {
+	kv := map[string]string{}
+	r.Attrs(func(a slog.Attr) bool { kv[a.Key] = a.Value.String(); return true })
+	var line string
+	switch {
+	case r.Message == "operation applied" || r.Message == "operation failed":
+		sym := map[string]string{"create_room": "+", "start_input": "+", "add_view": "~", "remove_view": "~", "stop_input": "-", "delete_room": "-"}[kv["op"]]
+		what := kv["stream"]
+		if kv["view"] != "" {
+			what += " -> view " + kv["view"]
+		}
+		line = fmt.Sprintf("    agent %s %-12s room %-14s %s  [%s, %s]", sym, kv["op"], kv["room"], what, kv["result"], kv["duration"])
+		if kv["err"] != "" {
+			line += "\n        " + kv["err"]
+		}
+	case r.Message == "publish refused by policy":
+		line = fmt.Sprintf("    agent refused publish of %s: %s", kv["stream"], kv["reason"])
+	case r.Message == "room needs attention":
+		line = fmt.Sprintf("    agent note: %s", kv["detail"])
+	case strings.HasPrefix(r.Message, "room the agent created is gone"), strings.HasPrefix(r.Message, "policy reload"),
+		strings.HasPrefix(r.Message, "policy reloaded"):
+		line = "    agent: " + r.Message
+	default:
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := fmt.Fprintln(h.w, line)
+	return err
+}
+
+func runDemo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	timeout := fs.Duration("step-timeout", 20*time.Second, "how long each step may take to converge")
+	if !parse(fs, args, stderr) {
+		return exitError
+	}
+	if err := demo(stdout, *timeout); err != nil {
+		fmt.Fprintln(stdout, "\nDEMO FAILED:", err)
+		return exitError
+	}
+	return exitOK
+}
+
+func demo(out io.Writer, stepTimeout time.Duration) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir, err := os.MkdirTemp("", "srs-owt-proxy-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	hookLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	l, err := lab.Start("http://" + hookLn.Addr().String() + "/api/v1/streams")
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	policyFile := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policyFile, []byte(demoPolicy), 0o644); err != nil {
+		return err
+	}
+	agentFile := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(agentFile, []byte(l.AgentYAML(hookLn.Addr().String(), "127.0.0.1:0", filepath.Join(dir, "state.json"), policyFile)), 0o644); err != nil {
+		return err
+	}
+	getenv := func(k string) string {
+		if k == "OWT_SERVICE_KEY" {
+			return lab.ServiceKey
+		}
+		return ""
+	}
+	cfg, err := policy.LoadAgent(agentFile, getenv)
+	if err != nil {
+		return err
+	}
+	pol, err := policy.LoadPolicy(policyFile, getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(&demoLog{mu: &sync.Mutex{}, w: out})
+	a, err := agent.New(agent.Options{Config: cfg, Policy: pol, PolicyFile: policyFile, Log: log, Getenv: getenv,
+		HookListener: hookLn, ShutdownTimeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	owt, err := owtapi.New(owtapi.Config{URL: l.OWTURL, ServiceID: lab.ServiceID, ServiceKey: lab.ServiceKey})
+	if err != nil {
+		return err
+	}
+	runDone := make(chan error, 1)
+	runCtx, stopAgent := context.WithCancel(ctx)
+	defer stopAgent()
+
+	fmt.Fprintf(out, "srs-owt-proxy demo: in-memory SRS at %s, in-memory OWT at %s, agent hooks at %s\n", l.SRSURL, l.OWTURL, hookLn.Addr())
+	fmt.Fprintf(out, "policy (%s):\n%s\n", policyFile, indent(demoPolicy))
+	wallID := l.OWT.CreateRoomDirect(lab.ServiceID, "video-wall", []string{"common"})
+	fmt.Fprintf(out, "Someone already created the room \"video-wall\" (%s) in OWT; the agent will use it but never delete it.\n", wallID)
+	go func() { runDone <- a.Run(runCtx) }()
+
+	want := lab.Want{Views: []string{"common"}, Rooms: map[string][]string{}}
+	step := 0
+	expect := func(title string, act func() error, w lab.Want) error {
+		step++
+		fmt.Fprintf(out, "\n== Step %d: %s\n", step, title)
+		start := time.Now()
+		if err := act(); err != nil {
+			return fmt.Errorf("step %d: %w", step, err)
+		}
+		took, err := lab.WaitFor(ctx, stepTimeout, func() string { return lab.Check(l.OWT.Dump(), w) })
+		if err != nil {
+			return fmt.Errorf("step %d (%s): %w", step, title, err)
+		}
+		_ = start
+		fmt.Fprintf(out, "   converged in %s. OWT now holds:\n%s", took.Round(time.Millisecond), describe(l.OWT.Dump()))
+		return nil
+	}
+	publish := func(app, stream string) error {
+		_, _, err := l.SRS.Publish(ctx, "__defaultVhost__", app, stream, "")
+		if err != nil {
+			return fmt.Errorf("publish %s/%s: %w", app, stream, err)
+		}
+		fmt.Fprintf(out, "   encoder publishes rtmp://srs/%s/%s: SRS accepted it\n", app, stream)
+		return nil
+	}
+
+	want.Rooms = map[string][]string{"live-class-1": {"live/class-1"}, "live-class-2": {"live/class-2"}, "video-wall": {"wall/cam-1", "wall/cam-2"}}
+	if err := expect("four encoders publish; one more tries a denied app", func() error {
+		for _, s := range [][2]string{{"live", "class-1"}, {"live", "class-2"}, {"wall", "cam-1"}, {"wall", "cam-2"}} {
+			if err := publish(s[0], s[1]); err != nil {
+				return err
+			}
+		}
+		if _, _, err := l.SRS.Publish(ctx, "__defaultVhost__", "private", "secret", ""); err == nil {
+			return fmt.Errorf("the deny route did not refuse private/secret")
+		} else {
+			fmt.Fprintf(out, "   encoder publishes rtmp://srs/private/secret: SRS refused it (%v)\n", err)
+		}
+		return nil
+	}, want); err != nil {
+		return err
+	}
+
+	want.Rooms = map[string][]string{"live-class-1": {"live/class-1"}, "video-wall": {"wall/cam-1", "wall/cam-2"}}
+	if err := expect("class-2 stops publishing (cleaned up after the 1s delete grace)", func() error {
+		fmt.Fprintln(out, "   encoder of live/class-2 disconnects")
+		return l.SRS.Unpublish(ctx, "__defaultVhost__", "live", "class-2")
+	}, want); err != nil {
+		return err
+	}
+
+	if err := expect("someone deletes room live-class-1 by hand (repaired at the next resync, every 3s)", func() error {
+		rooms, err := owt.ListRooms(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rooms {
+			if r.Name == "live-class-1" {
+				fmt.Fprintf(out, "   DELETE /v1/rooms/%s behind the agent's back\n", r.ID)
+				return owt.DeleteRoom(ctx, r.ID)
+			}
+		}
+		return fmt.Errorf("room live-class-1 not found")
+	}, want); err != nil {
+		return err
+	}
+
+	want.Rooms = map[string][]string{"all-classes": {"live/class-1", "live/class-3"}, "video-wall": {"wall/cam-1", "wall/cam-2"}}
+	if err := expect("the policy file is edited: all classes share one room (hot reload)", func() error {
+		fmt.Fprintln(out, "   policy.yaml now routes live/class-* to room \"all-classes\"")
+		tmp := policyFile + ".new"
+		if err := os.WriteFile(tmp, []byte(demoPolicyMerged), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, policyFile); err != nil {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+		return publish("live", "class-3")
+	}, want); err != nil {
+		return err
+	}
+
+	if err := expect("OWT restarts empty; the operator re-creates video-wall", func() error {
+		l.OWT.Wipe()
+		fmt.Fprintln(out, "   OWT wiped: every room and stream is gone")
+		id := l.OWT.CreateRoomDirect(lab.ServiceID, "video-wall", []string{"common"})
+		fmt.Fprintf(out, "   operator re-creates room \"video-wall\" (%s)\n", id)
+		return nil
+	}, want); err != nil {
+		return err
+	}
+
+	dups := lab.Duplicates(l.OWT.Dump())
+	fmt.Fprintf(out, "\nShutting down the agent (as on SIGTERM)...\n")
+	stopAgent()
+	if err := <-runDone; err != nil {
+		return fmt.Errorf("agent stopped with an error: %w", err)
+	}
+	if dups > 0 {
+		return fmt.Errorf("%d duplicate streaming-ins were created", dups)
+	}
+	fmt.Fprintf(out, "\nDemo complete: %d steps converged, 0 duplicate streaming-ins, nothing the agent does not own was deleted.\n", step)
+	return nil
+}
+
+// describe lists OWT's rooms and their inputs, one line each.
+func describe(st owtfake.State) string {
+	var b strings.Builder
+	rooms := append([]owtfake.RoomState(nil), st.Rooms...)
+	sort.Slice(rooms, func(i, j int) bool { return rooms[i].Name < rooms[j].Name })
+	for _, r := range rooms {
+		var ins []string
+		for _, s := range r.Streams {
+			ins = append(ins, fmt.Sprintf("%s%v", lab.StreamOf(s.URL), s.InViews))
+		}
+		fmt.Fprintf(&b, "     room %-13s %s\n", r.Name, strings.Join(ins, "  "))
+	}
+	return b.String()
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
