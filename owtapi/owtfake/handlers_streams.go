@@ -1,6 +1,7 @@
 package owtfake
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"regexp"
@@ -12,27 +13,34 @@ var validIDPattern = regexp.MustCompile(`^[0-9a-zA-Z\-_]+$`)
 
 // listStreamsLocked renders the stream list of an active room: mixed
 // streams first, then forward streams that are no longer connecting.
-func listStreamsLocked(r *room, v11 bool, now time.Time) []any {
-	out := []any{}
-	if r == nil || !r.active {
-		return out
-	}
-	for _, v := range r.views {
-		out = append(out, v.render(r.id, v11))
-	}
-	for _, st := range r.order {
-		if !st.readyAt.After(now) {
-			out = append(out, st.render(v11))
+func listStreamsLocked(r *room, v11 bool, now time.Time) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	if r != nil && r.active {
+		for _, v := range r.views {
+			if buf.Len() > 1 {
+				buf.WriteByte(',')
+			}
+			buf.Write(v.jsonBytes(r.id, v11))
+		}
+		for _, st := range r.order {
+			if !st.readyAt.After(now) {
+				if buf.Len() > 1 {
+					buf.WriteByte(',')
+				}
+				buf.Write(st.jsonBytes(v11))
+			}
 		}
 	}
-	return out
+	buf.WriteByte(']')
+	return buf.Bytes()
 }
 
 // handleListStreams serves GET …/rooms/{id}/streams.
 func (s *Server) handleListStreams(c *call) {
 	s.mu.Lock()
 	r, err := s.streamRoom(c)
-	var out []any
+	var out []byte
 	if err == nil {
 		out = listStreamsLocked(r, c.v11, time.Now())
 	}
@@ -41,19 +49,19 @@ func (s *Server) handleListStreams(c *call) {
 		writeError(c.w, *err)
 		return
 	}
-	writeJSON(c.w, http.StatusOK, out)
+	writeJSONBytes(c.w, http.StatusOK, out)
 }
 
 // findStreamLocked returns the rendered mixed or ready forward stream id.
-func findStreamLocked(r *room, id string, v11 bool, now time.Time) map[string]any {
+func findStreamLocked(r *room, id string, v11 bool, now time.Time) []byte {
 	if r == nil || !r.active {
 		return nil
 	}
 	if v := r.mixedByID(id); v != nil {
-		return v.render(r.id, v11)
+		return v.jsonBytes(r.id, v11)
 	}
 	if st := r.readyStream(id, now); st != nil {
-		return st.render(v11)
+		return st.jsonBytes(v11)
 	}
 	return nil
 }
@@ -62,7 +70,7 @@ func findStreamLocked(r *room, id string, v11 bool, now time.Time) map[string]an
 func (s *Server) handleGetStream(c *call) {
 	s.mu.Lock()
 	r, err := s.streamRoom(c)
-	var out map[string]any
+	var out []byte
 	if err == nil {
 		out = findStreamLocked(r, c.sub, c.v11, time.Now())
 	}
@@ -73,7 +81,7 @@ func (s *Server) handleGetStream(c *call) {
 	case out == nil:
 		writeError(c.w, errStreamNotFound)
 	default:
-		writeJSON(c.w, http.StatusOK, out)
+		writeJSONBytes(c.w, http.StatusOK, out)
 	}
 }
 
@@ -209,16 +217,16 @@ func (s *Server) handleStartStreamingIn(c *call) {
 	}
 	s.mu.Lock()
 	alive := s.rooms[r.id] == r && r.streams[id] == st
-	var out map[string]any
+	var out []byte
 	if alive {
-		out = st.render(c.v11)
+		out = st.jsonBytes(c.v11)
 	}
 	s.mu.Unlock()
 	if !alive {
 		writeError(c.w, errOperationFailed)
 		return
 	}
-	writeJSON(c.w, http.StatusOK, out)
+	writeJSONBytes(c.w, http.StatusOK, out)
 }
 
 // admitStreamingInLocked applies the conference checks: input limit, media

@@ -80,12 +80,14 @@ func (s *Server) handlePatchStream(c *call) {
 	now := time.Now()
 	if mv := r.mixedByID(c.sub); mv != nil {
 		for _, op := range ops {
-			if !applyMixedOp(r, mv, op, now) {
+			ok := applyMixedOp(r, mv, op, now)
+			mv.cache = [2][]byte{}
+			if !ok {
 				writeError(c.w, errOperationFailed)
 				return
 			}
 		}
-		writeJSON(c.w, http.StatusOK, mv.render(r.id, c.v11))
+		writeJSONBytes(c.w, http.StatusOK, mv.jsonBytes(r.id, c.v11))
 		return
 	}
 	st := r.readyStream(c.sub, now)
@@ -94,12 +96,14 @@ func (s *Server) handlePatchStream(c *call) {
 		return
 	}
 	for _, op := range ops {
-		if !applyForwardOp(r, st, op) {
+		ok := applyForwardOp(r, st, op)
+		st.changed()
+		if !ok {
 			writeError(c.w, errOperationFailed)
 			return
 		}
 	}
-	writeJSON(c.w, http.StatusOK, st.render(c.v11))
+	writeJSONBytes(c.w, http.StatusOK, st.jsonBytes(c.v11))
 }
 
 // applyForwardOp applies one operation to a forward stream.

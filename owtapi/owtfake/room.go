@@ -33,6 +33,19 @@ type mixView struct {
 	videoFormat   map[string]any // nil for an audio-only view
 	videoParams   map[string]any
 	layout        []any
+	cache         [2][]byte // rendered JSON, v1.0 and v1.1; nil after a change
+}
+
+// jsonBytes returns the cached JSON rendering of the mixed stream.
+func (mv *mixView) jsonBytes(roomID string, v11 bool) []byte {
+	i := 0
+	if v11 {
+		i = 1
+	}
+	if mv.cache[i] == nil {
+		mv.cache[i] = encodeJSON(mv.render(roomID, v11))
+	}
+	return mv.cache[i]
 }
 
 // newRoom makes a room holding doc.
@@ -202,6 +215,7 @@ func (r *room) removeStream(id string, now time.Time) bool {
 			if m, ok := l.(map[string]any); ok && m["stream"] == id {
 				delete(m, "stream")
 				v.layout[i] = m
+				v.cache = [2][]byte{}
 			}
 		}
 	}

@@ -27,6 +27,24 @@ type stream struct {
 	video      *track
 	createdAt  time.Time
 	readyAt    time.Time // hidden from GET while connecting
+	cache      [2][]byte // rendered JSON, v1.0 and v1.1; nil after a change
+}
+
+// jsonBytes returns the cached JSON rendering of the stream.
+func (st *stream) jsonBytes(v11 bool) []byte {
+	i := 0
+	if v11 {
+		i = 1
+	}
+	if st.cache[i] == nil {
+		st.cache[i] = encodeJSON(st.render(v11))
+	}
+	return st.cache[i]
+}
+
+// changed drops the cached renderings after a mutation.
+func (st *stream) changed() {
+	st.cache = [2][]byte{}
 }
 
 // renderTrack renders one media kind in the v1.0 or v1.1 shape.
