@@ -131,7 +131,9 @@ func PlanRoom(c RoomContext) RoomPlan {
 		p.Ops = append(p.Ops, Op{Kind: OpCreateRoom, Room: obs.Name, Reason: fmt.Sprintf("%d stream(s) routed here", len(desiredInputs)), options: c.Desired.Options})
 		views = optionViews(c.Desired.Options)
 	}
-	if len(desiredInputs) > 0 && obs.Exists && !obs.Listed {
+	// Unread streams: inputs known from an earlier listing may be stale, and
+	// nothing may be deleted on doubt, so plan nothing at all.
+	if obs.Exists && !obs.Listed {
 		p.Notes = append(p.Notes, fmt.Sprintf("streams of room %q could not be read", obs.Name))
 		return p
 	}
