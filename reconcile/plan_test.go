@@ -88,9 +88,13 @@ func TestPlanRoom(t *testing.T) {
 			wanted: []StreamKey{key("a")},
 		},
 		{
-			name:     "input in a view the policy no longer lists",
-			desired:  desiredRoom("lobby", true, want("a", "common")),
-			observed: func() *ObservedRoom { o := usedRoom("lobby", "r1", owned("s1", "a", "common", "stage")); o.Views = []string{"common", "stage"}; return o }(),
+			name:    "input in a view the policy no longer lists",
+			desired: desiredRoom("lobby", true, want("a", "common")),
+			observed: func() *ObservedRoom {
+				o := usedRoom("lobby", "r1", owned("s1", "a", "common", "stage"))
+				o.Views = []string{"common", "stage"}
+				return o
+			}(),
 			want: []opView{
 				{Kind: OpRemoveView, Room: "lobby", RoomID: "r1", Stream: a, StreamID: "s1", View: "stage", Reason: "view not in policy"},
 			},
@@ -228,9 +232,13 @@ func TestPlanRoom(t *testing.T) {
 			observed: func() *ObservedRoom { o := usedRoom("class-1", "theirs"); o.Participants = 0; return o }(),
 		},
 		{
-			name:     "foreign room with our input unwanted: input stopped, room kept",
-			observed: func() *ObservedRoom { o := usedRoom("class-1", "theirs", owned("s1", "a")); o.Participants = 0; return o }(),
-			edit:     func(c *RoomContext) { c.MissingSince = longAgo },
+			name: "foreign room with our input unwanted: input stopped, room kept",
+			observed: func() *ObservedRoom {
+				o := usedRoom("class-1", "theirs", owned("s1", "a"))
+				o.Participants = 0
+				return o
+			}(),
+			edit: func(c *RoomContext) { c.MissingSince = longAgo },
 			want: []opView{
 				{Kind: OpStopInput, Room: "class-1", RoomID: "theirs", Stream: a, StreamID: "s1", URL: pullURL("a"), Reason: "no longer published on SRS"},
 			},
@@ -391,10 +399,14 @@ func TestPlanRoom(t *testing.T) {
 			notes:    []string{`streams of room "lobby" could not be read`},
 		},
 		{
-			name:     "room not listed, inputs known from before: a note, no stops",
-			observed: func() *ObservedRoom { o := ownRoom("lobby", "r1", owned("s1", "a", "common")); o.Listed = false; return o }(),
-			edit:     func(c *RoomContext) { c.MissingSince = longAgo },
-			notes:    []string{`streams of room "lobby" could not be read`},
+			name: "room not listed, inputs known from before: a note, no stops",
+			observed: func() *ObservedRoom {
+				o := ownRoom("lobby", "r1", owned("s1", "a", "common"))
+				o.Listed = false
+				return o
+			}(),
+			edit:  func(c *RoomContext) { c.MissingSince = longAgo },
+			notes: []string{`streams of room "lobby" could not be read`},
 		},
 	}
 	for _, tt := range tests {
