@@ -68,8 +68,12 @@ func (s *Server) Dump() State {
 	now := time.Now()
 	st := State{
 		Rooms:   make([]RoomState, 0, len(s.rooms)),
-		Created: append([]CreateRecord(nil), s.created...),
+		Created: make([]CreateRecord, 0, len(s.created)),
 		Deleted: append([]DeleteRecord(nil), s.deleted...),
+	}
+	for _, c := range s.created {
+		c.Attributes = deepCopy(c.Attributes)
+		st.Created = append(st.Created, c)
 	}
 	for _, r := range s.rooms {
 		r.refresh(now, s.idleTimeout)
@@ -77,14 +81,11 @@ func (s *Server) Dump() State {
 			Streams: make([]StreamState, 0, len(r.order)), Participants: append([]Participant{}, r.participants...)}
 		for _, f := range r.order {
 			rs.Streams = append(rs.Streams, StreamState{ID: f.id, Type: f.infoType, Owner: f.owner, URL: f.url,
-				Attributes: f.attributes, InViews: append([]string{}, f.inViews...), Connecting: f.readyAt.After(now)})
+				Attributes: deepCopy(f.attributes), InViews: append([]string{}, f.inViews...), Connecting: f.readyAt.After(now)})
 		}
 		st.Rooms = append(st.Rooms, rs)
 	}
 	sort.Slice(st.Rooms, func(i, j int) bool { return st.Rooms[i].ID < st.Rooms[j].ID })
-	if st.Created == nil {
-		st.Created = []CreateRecord{}
-	}
 	if st.Deleted == nil {
 		st.Deleted = []DeleteRecord{}
 	}
