@@ -77,7 +77,7 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	ec := reconcile.Config{Agent: cfg.Agent.ID, Servers: servers, OWT: owt, State: st, Policy: o.Policy,
+	ec := reconcile.Config{Agent: cfg.Agent.ID, Servers: servers, OWT: RateLimit(owt, cfg.OWT.RateLimit), State: st, Policy: o.Policy,
 		Log: o.Log, Metrics: reconcile.NewMetrics(a.reg)}
 	if o.EngineTweak != nil {
 		o.EngineTweak(&ec)

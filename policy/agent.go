@@ -21,6 +21,8 @@ const (
 	DefaultMetricsListen      = "127.0.0.1:9108"
 	DefaultOWTTimeout         = 10 * time.Second
 	DefaultStreamingInTimeout = 100 * time.Second
+	// DefaultOWTRateLimit caps requests per second to OWT.
+	DefaultOWTRateLimit = 1000
 )
 
 // Environment variables that override agent.yaml after it is read.
@@ -90,7 +92,7 @@ type agentLoader struct {
 func (l *agentLoader) load(root *yaml.Node) *Agent {
 	w := l.w
 	a := &Agent{
-		OWT:   OWT{Timeout: DefaultOWTTimeout, StreamingInTimeout: DefaultStreamingInTimeout},
+		OWT:   OWT{Timeout: DefaultOWTTimeout, StreamingInTimeout: DefaultStreamingInTimeout, RateLimit: DefaultOWTRateLimit},
 		Hooks: Hooks{Listen: DefaultHooksListen},
 		Agent: AgentSection{ID: DefaultAgentID, StateFile: l.path(DefaultStateFile), MetricsListen: DefaultMetricsListen},
 	}
@@ -269,7 +271,7 @@ func errProblem(err error) error {
 
 func (l *agentLoader) owt(n *yaml.Node, a *Agent) {
 	w := l.w
-	f, ok := w.mapping(n, "owt", "url", "service_id", "service_key_env", "service_key_file", "ca_file", "timeout", "streaming_in_timeout", "insecure_skip_verify")
+	f, ok := w.mapping(n, "owt", "url", "service_id", "service_key_env", "service_key_file", "ca_file", "timeout", "streaming_in_timeout", "insecure_skip_verify", "rate_limit")
 	if !ok {
 		l.owtNode = nil
 		return
@@ -302,6 +304,11 @@ func (l *agentLoader) owt(n *yaml.Node, a *Agent) {
 	}
 	if v, ok := f["insecure_skip_verify"]; ok {
 		a.OWT.InsecureSkipVerify, _ = w.boolean(v, "owt.insecure_skip_verify")
+	}
+	if v, ok := f["rate_limit"]; ok {
+		if i, ok := w.integer(v, "owt.rate_limit", 0, 1_000_000); ok {
+			a.OWT.RateLimit = i
+		}
 	}
 }
 

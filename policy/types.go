@@ -46,6 +46,8 @@ type OWT struct {
 	InsecureSkipVerify bool          `yaml:"insecure_skip_verify"`
 	Timeout            time.Duration `yaml:"-"` // timeout, default 10s
 	StreamingInTimeout time.Duration `yaml:"-"` // streaming_in_timeout, default 100s
+	// RateLimit caps requests per second to OWT (rate_limit; 0 = no cap).
+	RateLimit int `yaml:"-"`
 }
 
 // Hooks is the hook server.
