@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -122,6 +123,11 @@ func (w *Watcher) reload(last string, onLoad func(*Policy), onError func(error))
 	data, err := os.ReadFile(w.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		w.logger.Warn("policy file is missing; keeping the current policy", "file", w.path)
+		return last
+	}
+	if err == nil && len(bytes.TrimSpace(data)) == 0 {
+		// An editor that truncates before writing: wait for the write.
+		w.logger.Debug("policy file is empty, probably being written; waiting for the next change", "file", w.path)
 		return last
 	}
 	var p *Policy
