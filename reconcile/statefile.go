@@ -31,10 +31,13 @@ type stateData struct {
 // (so the delete grace survives restarts and spans `sync --once` runs).
 // Writes are atomic (temp file, fsync, rename).
 type State struct {
-	mu    sync.Mutex
-	path  string
-	data  stateData
-	dirty bool
+	// saveMu serializes Save: a Save that marshalled older data must not
+	// rename its file over a newer one.
+	saveMu sync.Mutex
+	mu     sync.Mutex
+	path   string
+	data   stateData
+	dirty  bool
 }
 
 // LoadState reads the state file; a missing file is an empty state.
@@ -138,6 +141,8 @@ func (s *State) ClearMissing(room string, k StreamKey) {
 
 // Save writes the state atomically if it changed.
 func (s *State) Save() error {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	if !s.dirty || s.path == "" {
 		s.mu.Unlock()
