@@ -1,0 +1,112 @@
+package reconcile
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestPendingLifecycle(t *testing.T) {
+	p := NewPending()
+	a := key("a")
+	now := t0()
+	if p.InFlight("lobby", a, now) {
+		t.Fatalf("InFlight on an empty registry")
+	}
+	p.Begin("lobby", a, "op-1", now)
+	if !p.InFlight("lobby", a, now.Add(time.Hour)) {
+		t.Errorf("a POST in progress must stay in flight however long it takes")
+	}
+	if p.InFlight("other", a, now) || p.InFlight("lobby", key("b"), now) {
+		t.Errorf("InFlight leaks to another room or stream")
+	}
+	if p.Unresolved("lobby") {
+		t.Errorf("Unresolved while the POST is merely in progress")
+	}
+	p.Done("lobby", a)
+	if p.InFlight("lobby", a, now) {
+		t.Errorf("InFlight after Done")
+	}
+}
+
+func TestPendingUnknownExpires(t *testing.T) {
+	p := NewPending()
+	a := key("a")
+	now := t0()
+	p.Begin("lobby", a, "op-1", now)
+	until := now.Add(95 * time.Second)
+	p.Unknown("lobby", a, until)
+	tests := []struct {
+		at       time.Time
+		inFlight bool
+	}{
+		{now, true},
+		{until.Add(-time.Millisecond), true},
+		{until, true},
+		{until.Add(time.Millisecond), false},
+		{now, false}, // expired entries are forgotten
+	}
+	if !p.Unresolved("lobby") {
+		t.Errorf("Unresolved(lobby) = false for a POST of unknown outcome")
+	}
+	for i, tt := range tests {
+		if got := p.InFlight("lobby", a, tt.at); got != tt.inFlight {
+			t.Errorf("step %d: InFlight at %s = %v, want %v", i, tt.at.Sub(now), got, tt.inFlight)
+		}
+	}
+	if p.Unresolved("lobby") {
+		t.Errorf("Unresolved(lobby) after the entry expired")
+	}
+}
+
+func TestPendingSeen(t *testing.T) {
+	p := NewPending()
+	now := t0()
+	p.Begin("lobby", key("a"), "op-a", now)
+	p.Unknown("lobby", key("a"), now.Add(time.Minute))
+	p.Begin("lobby", key("b"), "op-b", now) // still in progress
+	p.Begin("other", key("a"), "op-c", now)
+	p.Unknown("other", key("a"), now.Add(time.Minute))
+	if !p.Unresolved("lobby") || !p.Unresolved("other") || p.Unresolved("lob") {
+		t.Fatalf("Unresolved = %v %v %v, want true true false", p.Unresolved("lobby"), p.Unresolved("other"), p.Unresolved("lob"))
+	}
+
+	p.Seen("lobby", []Input{owned("s1", "a"), owned("s2", "b")})
+	if p.InFlight("lobby", key("a"), now) {
+		t.Errorf("a listed stream whose POST outcome was unknown is still in flight")
+	}
+	if !p.InFlight("lobby", key("b"), now) {
+		t.Errorf("Seen cleared a POST still in progress")
+	}
+	if !p.InFlight("other", key("a"), now) {
+		t.Errorf("Seen in lobby cleared room other")
+	}
+	if p.Unresolved("lobby") {
+		t.Errorf("Unresolved(lobby) after Seen")
+	}
+}
+
+func TestPendingConcurrent(t *testing.T) {
+	p := NewPending()
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			room := fmt.Sprintf("room-%d", i%3)
+			k := key(fmt.Sprint(i))
+			for j := 0; j < 50; j++ {
+				p.Begin(room, k, "op", t0())
+				p.Unknown(room, k, t0().Add(time.Second))
+				_ = p.Unresolved(room)
+				p.Seen(room, []Input{{Key: k}})
+				if p.InFlight(room, k, t0()) {
+					t.Errorf("%s %s still in flight after Seen", room, k)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
