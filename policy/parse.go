@@ -92,7 +92,7 @@ func (w *walker) parseReconcile(n *yaml.Node, field string, rc *Reconcile) {
 		return
 	}
 	if v, ok := f["interval"]; ok {
-		if d, ok := w.duration(v, join(field, "interval"), time.Second); ok {
+		if d, ok := w.duration(v, join(field, "interval"), 100*time.Millisecond); ok {
 			rc.Interval = d
 		}
 	}

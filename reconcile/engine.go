@@ -356,11 +356,16 @@ func (e *Engine) pruneHintsLocked(now time.Time) {
 		listedAfter := r != nil && r.ok && r.at.After(h.At)
 		if _, listed := e.desiredKeyListed(k); listed && listedAfter {
 			delete(e.hints, k)
+			delete(e.hintRooms, k)
 			continue
 		}
 		if now.Sub(h.At) > e.cfg.HintTTL && listedAfter {
 			e.log.Info("on_publish hint expired: SRS never listed the stream as published", "stream", k.String())
+			if in := e.hintRooms[k]; in != nil {
+				e.waitSRS[in.Room] = true
+			}
 			delete(e.hints, k)
+			delete(e.hintRooms, k)
 		}
 	}
 	for k, at := range e.unpub {
@@ -463,7 +468,17 @@ func (e *Engine) resync(ctx context.Context) {
 	if complete {
 		e.lastOK = time.Now()
 	}
-	if e.roomsOK && !e.primedSet {
+	prime := e.roomsOK && !e.primedSet
+	e.mu.Unlock()
+	if prime {
+		// Like an informer's initial list: read every room once before any
+		// worker plans, so the publish queries recorded in the agent's
+		// inputs are known and query-matching routes stay stable.
+		e.primeCache(ctx, names)
+	}
+	e.mu.Lock()
+	if prime {
+		e.recomputeLocked()
 		e.primedSet = true
 		close(e.primed)
 	}
@@ -489,6 +504,55 @@ func (e *Engine) resync(ctx context.Context) {
 		}
 	}
 	e.log.Debug("resync queued rooms", "rooms", len(sorted), "complete", complete, "duration", time.Since(start))
+}
+
+// primeCache lists the streams of every located room, with the engine's
+// concurrency, and stores the observations as fresh.
+func (e *Engine) primeCache(ctx context.Context, names map[string]bool) {
+	e.mu.Lock()
+	var rooms []*ObservedRoom
+	for n := range names {
+		o := e.rooms.Locate(n, e.cfg.State)
+		if o.Exists {
+			rooms = append(rooms, &o)
+		}
+	}
+	e.mu.Unlock()
+	workers := max(1, e.pol().Reconcile.Concurrency)
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fresh := map[string]*ObservedRoom{}
+	for _, o := range rooms {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := ObserveRoom(ctx, e.cfg.OWT, e.cfg.Agent, o, false); err != nil {
+				e.log.Warn("could not read room at start; it is read again before any change to it", "room", o.Name, "err", err)
+				return
+			}
+			mu.Lock()
+			fresh[o.Name] = o
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for n, o := range fresh {
+		if !o.Exists {
+			continue
+		}
+		e.cache[n] = o
+		delete(e.stale, n) // just read: its worker needs no second listing
+		for _, in := range o.Inputs {
+			if in.Param != "" {
+				e.keyParam[in.Key] = in.Param
+			}
+		}
+	}
 }
 
 // emptyGuardLocked returns the allow_empty rule for this cycle: when SRS
@@ -657,7 +721,21 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	needList := e.stale[name] || !obs.Listed || e.pending.Unresolved(name)
 	delete(e.stale, name)
 	desired := e.desiredRoomLocked(name)
+	hintExpired := false
+	if desired != nil {
+		for k, in := range desired.Inputs {
+			if h, ok := e.hints[k]; ok && in.Hint && time.Since(h.At) > e.cfg.HintTTL {
+				hintExpired = true
+			}
+		}
+	}
+	if hintExpired {
+		e.waitSRS[name] = true
+	}
 	e.mu.Unlock()
+	if hintExpired {
+		e.scheduleRefresh(0)
+	}
 
 	var listErr error
 	if needList && obs.Exists {
@@ -861,6 +939,9 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 		e.mu.Unlock()
 		e.hint("publish")
 		e.queue.Add(t.Room)
+		// Re-check the hint once its TTL has passed (the worker asks for a
+		// fresh SRS reading if SRS still does not list the stream).
+		e.queue.AddAfter(t.Room, e.cfg.HintTTL+e.cfg.RefreshDelay)
 		e.scheduleRefresh(e.cfg.RefreshDelay)
 		return nil
 	}

@@ -1,0 +1,271 @@
+package reconcile_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
+	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
+	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
+	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
+)
+
+// rig is an engine wired to in-memory SRS and OWT over loopback HTTP,
+// with SRS's hooks going to a real hook handler in front of the engine.
+type rig struct {
+	t      *testing.T
+	lab    *lab.Lab
+	engine *reconcile.Engine
+	state  *reconcile.State
+	owt    *owtapi.Client
+	cancel context.CancelFunc
+	done   chan error
+}
+
+type rigOpts struct {
+	policy             string
+	streamingInTimeout time.Duration
+	pendingHold        time.Duration
+	hintTTL            time.Duration
+	statePath          string
+}
+
+func newRig(t *testing.T, o rigOpts) *rig {
+	t.Helper()
+	hookLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lab.Start("http://" + hookLn.Addr().String() + "/api/v1/streams")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return startRig(t, l, hookLn, o)
+}
+
+func startRig(t *testing.T, l *lab.Lab, hookLn net.Listener, o rigOpts) *rig {
+	t.Helper()
+	pol, err := policy.ParsePolicy("policy.yaml", []byte(o.policy), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	owt, err := owtapi.New(owtapi.Config{URL: l.OWTURL, ServiceID: lab.ServiceID, ServiceKey: lab.ServiceKey,
+		StreamingInTimeout: o.streamingInTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := reconcile.LoadState(o.statePath, "test-agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srs := srsapi.NewClient(srsapi.Config{Name: "origin", BaseURL: l.SRSURL})
+	e := reconcile.NewEngine(reconcile.Config{Agent: "test-agent", OWT: owt, State: st, Policy: pol,
+		Servers:     []reconcile.SRSServer{{Name: "origin", Pull: "rtmp://127.0.0.1:1935", Client: srs}},
+		PendingHold: o.pendingHold, HintTTL: o.hintTTL, RefreshDelay: 50 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond})
+	hs := &http.Server{Handler: srsapi.NewHookHandler(srsapi.HookHandlerConfig{Receiver: e}), ReadHeaderTimeout: time.Second}
+	go func() { _ = hs.Serve(hookLn) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &rig{t: t, lab: l, engine: e, state: st, owt: owt, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		r.stop()
+		_ = hs.Close()
+	})
+	return r
+}
+
+func (r *rig) stop() {
+	if r.cancel != nil {
+		r.cancel()
+		<-r.done
+		r.cancel = nil
+	}
+}
+
+func (r *rig) converge(w lab.Want, within time.Duration) time.Duration {
+	r.t.Helper()
+	took, err := lab.WaitFor(context.Background(), within, func() string { return lab.Check(r.lab.OWT.Dump(), w) })
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return took
+}
+
+func (r *rig) publish(app, stream, param string) {
+	r.t.Helper()
+	if _, _, err := r.lab.SRS.Publish(context.Background(), "__defaultVhost__", app, stream, param); err != nil {
+		r.t.Fatalf("publish %s/%s: %v", app, stream, err)
+	}
+}
+
+const slowResync = `reconcile: {interval: 1h, delete_grace: 300ms, max_deletes: 50, allow_empty: true, concurrency: 4}
+routes:
+  - match: {app: live}
+    room: "{{.Stream}}"
+  - match: {app: byquery, query: {layout: wall}}
+    room: "wall"
+  - match: {app: byquery}
+    room: "other"
+`
+
+// TestFastPath: with a one-hour resync, a published stream is in view and
+// an unpublished one is cleaned up after the grace, through hooks alone.
+func TestFastPath(t *testing.T) {
+	r := newRig(t, rigOpts{policy: slowResync})
+	r.lab.OWT.SetLatency(5 * time.Millisecond)
+	want := lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"a": {"live/a"}, "b": {"live/b"}}}
+	r.publish("live", "a", "")
+	r.publish("live", "b", "")
+	r.converge(want, 5*time.Second)
+	if err := r.lab.SRS.Unpublish(context.Background(), "__defaultVhost__", "live", "b"); err != nil {
+		t.Fatal(err)
+	}
+	delete(want.Rooms, "b")
+	if took := r.converge(want, 5*time.Second); took < 250*time.Millisecond {
+		t.Fatalf("stream stopped after %s, within the 300ms delete grace", took)
+	}
+	if n := lab.Duplicates(r.lab.OWT.Dump()); n != 0 {
+		t.Fatalf("%d duplicates", n)
+	}
+}
+
+// TestTimedOutPostIsNotRetriedBlindly: OWT holds the streaming-in POST
+// longer than the client waits; the agent must re-list, not POST again.
+func TestTimedOutPostIsNotRetriedBlindly(t *testing.T) {
+	r := newRig(t, rigOpts{policy: strings.Replace(slowResync, "interval: 1h", "interval: 100ms", 1),
+		streamingInTimeout: 200 * time.Millisecond, pendingHold: 5 * time.Second})
+	r.lab.OWT.SetStreamingInDelay(1 * time.Second)
+	r.publish("live", "slow", "")
+	r.converge(lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"slow": {"live/slow"}}}, 8*time.Second)
+	st := r.lab.OWT.Dump()
+	if len(st.Created) != 1 {
+		t.Fatalf("%d streaming-ins created for one stream; want exactly 1 (no blind retry)", len(st.Created))
+	}
+}
+
+// TestGoneStreamIsConfirmedByGet: a stream OWT dropped by itself answers
+// DELETE with the ambiguous 500/1301; the agent confirms with a GET and
+// moves on instead of retrying forever.
+func TestGoneStreamIsConfirmedByGet(t *testing.T) {
+	r := newRig(t, rigOpts{policy: strings.Replace(slowResync, "interval: 1h", "interval: 200ms", 1)})
+	want := lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"x": {"live/x"}}}
+	r.publish("live", "x", "")
+	r.converge(want, 5*time.Second)
+	// The source is lost: OWT removes the input. The agent pulls it again.
+	st := r.lab.OWT.Dump()
+	var room, id string
+	for _, rm := range st.Rooms {
+		for _, s := range rm.Streams {
+			room, id = rm.ID, s.ID
+		}
+	}
+	if err := r.lab.OWT.DropStream(room, id); err != nil {
+		t.Fatal(err)
+	}
+	r.converge(want, 5*time.Second)
+	// A DELETE of the dropped id is ambiguous; the applier's GET check says gone.
+	ctx := context.Background()
+	err := r.owt.StopStreamingIn(ctx, room, id)
+	if !owtapi.IsAmbiguous(err) {
+		t.Fatalf("DELETE of a dropped stream: %v, want 500/1301", err)
+	}
+	if _, gerr := r.owt.GetStream(ctx, room, id); !owtapi.IsStreamNotFound(gerr) {
+		t.Fatalf("GET of a dropped stream: %v, want 404/1004", gerr)
+	}
+}
+
+// TestBusySecondPublisherChangesNothing: SRS sends on_publish for a second
+// encoder on a live stream, then refuses it as busy with no on_unpublish.
+func TestBusySecondPublisherChangesNothing(t *testing.T) {
+	r := newRig(t, rigOpts{policy: slowResync})
+	want := lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"wall": {"byquery/cam"}}}
+	r.publish("byquery", "cam", "?layout=wall")
+	r.converge(want, 5*time.Second)
+	// SRS lists the first publisher as active once the refresh ran.
+	time.Sleep(200 * time.Millisecond)
+	_, _, err := r.lab.SRS.Publish(context.Background(), "__defaultVhost__", "byquery", "cam", "?layout=other")
+	if err == nil {
+		t.Fatal("second publisher was not refused as busy")
+	}
+	time.Sleep(500 * time.Millisecond)
+	if d := lab.Check(r.lab.OWT.Dump(), want); d != "" {
+		t.Fatalf("a busy second publisher disturbed OWT: %s", d)
+	}
+	if n := len(r.lab.OWT.Dump().Created); n != 1 {
+		t.Fatalf("%d streaming-ins created, want 1", n)
+	}
+}
+
+// TestHintExpires: an on_publish that SRS never turns into a live stream
+// (another hook URL refused it) is cleaned up after the hint's TTL.
+func TestHintExpires(t *testing.T) {
+	r := newRig(t, rigOpts{policy: strings.Replace(slowResync, "interval: 1h", "interval: 200ms", 1), hintTTL: 300 * time.Millisecond})
+	err := r.engine.OnHook(context.Background(), srsapi.Hook{Action: srsapi.ActionOnPublish, ClientID: "c1", Vhost: "__defaultVhost__",
+		App: "live", Stream: "ghost", StreamID: "vid-x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.converge(lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"ghost": {"live/ghost"}}}, 5*time.Second)
+	r.converge(lab.Want{Views: []string{"common"}, Rooms: map[string][]string{}}, 5*time.Second)
+}
+
+// TestParamSurvivesRestart: a route matching the publish query keeps the
+// stream where it is after an agent restart, because the query is recorded
+// in the streaming-in's attributes (SRS's listing does not carry it).
+func TestParamSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	o := rigOpts{policy: strings.Replace(slowResync, "interval: 1h", "interval: 200ms", 1), statePath: dir + "/state.json"}
+	r := newRig(t, o)
+	want := lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"wall": {"byquery/cam"}}}
+	r.publish("byquery", "cam", "?layout=wall")
+	r.converge(want, 5*time.Second)
+	r.stop()
+
+	hookLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := startRig(t, r.lab, hookLn, o)
+	time.Sleep(800 * time.Millisecond) // several resyncs
+	if d := lab.Check(r2.lab.OWT.Dump(), want); d != "" {
+		t.Fatalf("after restart: %s", d)
+	}
+	if n := len(r2.lab.OWT.Dump().Created); n != 1 {
+		t.Fatalf("%d streaming-ins created across the restart, want 1", n)
+	}
+}
+
+// TestConcurrentHooksOneRoom: many hooks for streams of one room at once
+// never create the room twice nor a stream twice.
+func TestConcurrentHooksOneRoom(t *testing.T) {
+	pol := `reconcile: {interval: 1h, delete_grace: 1s, concurrency: 8}
+routes:
+  - match: {app: shared}
+    room: "shared"
+`
+	r := newRig(t, rigOpts{policy: pol})
+	r.lab.OWT.SetLatency(2 * time.Millisecond)
+	var wg sync.WaitGroup
+	want := lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"shared": nil}}
+	for i := 0; i < 30; i++ {
+		name := "s" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		want.Rooms["shared"] = append(want.Rooms["shared"], "shared/"+name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.publish("shared", name, "")
+		}()
+	}
+	wg.Wait()
+	r.converge(want, 10*time.Second)
+	if n := lab.Duplicates(r.lab.OWT.Dump()); n != 0 {
+		t.Fatalf("%d duplicates", n)
+	}
+}
