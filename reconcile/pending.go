@@ -12,7 +12,14 @@ import (
 // same stream again; a listing that shows the stream clears it.
 type Pending struct {
 	mu sync.Mutex
-	m  map[string]pendingEntry
+	m  map[pendingID]pendingEntry
+}
+
+// pendingID names one stream in one room. A struct, not a joined string:
+// room names may contain any separator.
+type pendingID struct {
+	room string
+	key  StreamKey
 }
 
 type pendingEntry struct {
@@ -22,9 +29,9 @@ type pendingEntry struct {
 }
 
 // NewPending returns an empty registry.
-func NewPending() *Pending { return &Pending{m: map[string]pendingEntry{}} }
+func NewPending() *Pending { return &Pending{m: map[pendingID]pendingEntry{}} }
 
-func pendingKey(room string, k StreamKey) string { return room + "|" + k.String() }
+func pendingKey(room string, k StreamKey) pendingID { return pendingID{room: room, key: k} }
 
 // Begin records a POST about to be sent.
 func (p *Pending) Begin(room string, k StreamKey, op string, now time.Time) {
@@ -69,9 +76,8 @@ func (p *Pending) InFlight(room string, k StreamKey, now time.Time) bool {
 func (p *Pending) Unresolved(room string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	prefix := room + "|"
-	for k, e := range p.m {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix && !e.until.IsZero() {
+	for id, e := range p.m {
+		if id.room == room && !e.until.IsZero() {
 			return true
 		}
 	}
