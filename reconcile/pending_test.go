@@ -110,3 +110,19 @@ func TestPendingConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestPendingRoomNamesWithSeparators(t *testing.T) {
+	p := NewPending()
+	now := t0()
+	p.Begin("live|x", key("a"), "op", now)
+	p.Unknown("live|x", key("a"), now.Add(time.Minute))
+	if p.Unresolved("live") {
+		t.Errorf(`Unresolved("live") is true for a POST in room "live|x"`)
+	}
+	if !p.Unresolved("live|x") {
+		t.Errorf(`Unresolved("live|x") = false`)
+	}
+	if p.InFlight("live", key("a"), now) {
+		t.Errorf(`InFlight in room "live" for a POST in room "live|x"`)
+	}
+}
