@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
+)
+
+// benchDrift wipes OWT under sc.DriftStreams live streams and times the
+// repair. The figure is the worst phase: the wipe lands just after a resync
+// has finished, so the repair waits a whole interval. A wipe at a random
+// phase is measured too and reported in the details.
+func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *report) error {
+	e, err := newEnv(envConfig{Interval: interval})
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	perRoom := sc.DriftStreams / sc.DriftRooms
+	w := e.publishSilently("drift", sc.DriftRooms, perRoom)
+	if err := e.start(ctx, 2*time.Minute); err != nil {
+		return fmt.Errorf("drift: agent start: %w", err)
+	}
+	if _, err := e.converged(ctx, w, 2*time.Minute, 50*time.Millisecond); err != nil {
+		return fmt.Errorf("drift: building %d streams: %w", sc.DriftStreams, err)
+	}
+	e.OWT.SetLatency(rt)
+	floor := interval + stormFloor(sc.DriftRooms, sc.DriftStreams, e.concurrency, rt)
+	limit := 20*floor + 30*time.Second
+
+	// Worst phase: wait for a periodic resync to start and finish, then wipe.
+	n0 := e.OWT.Counts()[owtfake.RouteListRooms]
+	if _, err := waitFor(ctx, 3*interval, time.Millisecond, func() string {
+		if e.OWT.Counts()[owtfake.RouteListRooms] > n0 {
+			return ""
+		}
+		return "no periodic resync yet"
+	}); err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	if err := e.waitIdle(ctx, limit); err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	worst, err := wipeAndRepair(ctx, e, w, limit)
+	if err != nil {
+		return fmt.Errorf("drift (wipe after a resync): %w", err)
+	}
+	if err := e.waitIdle(ctx, limit); err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	// Random phase.
+	time.Sleep(time.Duration(rand.Int64N(int64(interval))))
+	random, err := wipeAndRepair(ctx, e, w, limit)
+	if err != nil {
+		return fmt.Errorf("drift (wipe at a random phase): %w", err)
+	}
+	ratio := float64(worst) / float64(floor)
+	rep.add(figure{Key: "drift_repair_ratio", RT: rt.String(),
+		Floor:    fmt.Sprintf("interval %s + storm floor %s", interval, ms(floor-interval)),
+		Measured: ms(worst) + " (wipe just after a resync)", Value: ratio, Target: "<= 1.0", Met: ratio <= 1.0})
+	rep.detail("drift", map[string]any{"round_trip_ms": msf(rt), "interval_ms": msf(interval), "rooms": sc.DriftRooms,
+		"streams": sc.DriftStreams, "concurrency": e.concurrency, "floor_ms": msf(floor),
+		"worst_phase_ms": msf(worst), "worst_phase_ratio": ratio,
+		"random_phase_ms": msf(random), "random_phase_ratio": float64(random) / float64(floor),
+		"duplicates": lab.Duplicates(e.OWT.Dump())})
+	return nil
+}
+
+// wipeAndRepair empties OWT and waits until w holds again.
+func wipeAndRepair(ctx context.Context, e *env, w lab.Want, limit time.Duration) (time.Duration, error) {
+	start := time.Now()
+	e.OWT.Wipe()
+	if _, err := e.converged(ctx, w, limit, 5*time.Millisecond); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}

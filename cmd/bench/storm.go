@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
+)
+
+// callsNeeded is the number of OWT writes that put streams into new rooms:
+// one room creation each, and a streaming-in plus a view patch per stream.
+func callsNeeded(rooms, streams int) int { return rooms + 2*streams }
+
+// stormFloor is (calls needed / concurrency) x round trip.
+func stormFloor(rooms, streams, concurrency int, rt time.Duration) time.Duration {
+	return time.Duration(float64(callsNeeded(rooms, streams)) / float64(concurrency) * float64(rt))
+}
+
+// benchStorm publishes sc.StormStreams streams into sc.StormRooms new rooms
+// at once, through on_publish, and times convergence.
+func benchStorm(ctx context.Context, sc scale, rt time.Duration, rep *report) error {
+	e, err := newEnv(envConfig{})
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	if err := e.start(ctx, 30*time.Second); err != nil {
+		return fmt.Errorf("storm: agent start: %w", err)
+	}
+	e.OWT.SetLatency(rt)
+	e.OWT.ResetCounts()
+	perRoom := sc.StormStreams / sc.StormRooms
+	w := want("storm", sc.StormRooms, perRoom)
+	floor := stormFloor(sc.StormRooms, sc.StormStreams, e.concurrency, rt)
+
+	start := time.Now()
+	errs := make(chan error, sc.StormStreams)
+	sem := make(chan struct{}, 256)
+	var wg sync.WaitGroup
+	for r := 0; r < sc.StormRooms; r++ {
+		for m := 0; m < perRoom; m++ {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if _, _, err := e.SRS.Publish(ctx, "", fmt.Sprintf("storm-%d", r), fmt.Sprintf("s%d", m), ""); err != nil {
+					errs <- err
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	published := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return fmt.Errorf("storm: publish: %w", err)
+	}
+	if _, err := e.converged(ctx, w, 20*floor+30*time.Second, 5*time.Millisecond); err != nil {
+		return fmt.Errorf("storm: %w", err)
+	}
+	took := time.Since(start)
+	ratio := float64(took) / float64(floor)
+	calls := callsNeeded(sc.StormRooms, sc.StormStreams)
+	rep.add(figure{Key: "storm_ratio", RT: rt.String(),
+		Floor:    fmt.Sprintf("%d calls / %d x RT = %s", calls, e.concurrency, ms(floor)),
+		Measured: ms(took), Value: ratio, Target: "<= 1.5", Met: ratio <= 1.5})
+	st := e.OWT.Dump()
+	rep.detail("storm", map[string]any{"round_trip_ms": msf(rt), "rooms": sc.StormRooms, "streams": sc.StormStreams,
+		"concurrency": e.concurrency, "calls_needed": calls, "floor_ms": msf(floor), "converged_ms": msf(took),
+		"hooks_answered_ms": msf(published), "owt_calls": e.OWT.Counts(), "duplicates": lab.Duplicates(st)})
+	return nil
+}
+
+// owtReadsWrites splits fake OWT route counts into reads and writes.
+func owtReadsWrites(c map[string]int) (reads, writes int) {
+	for route, n := range c {
+		switch route {
+		case owtfake.RouteListRooms, owtfake.RouteGetRoom, owtfake.RouteListStreams, owtfake.RouteGetStream,
+			owtfake.RouteListParticipants, owtfake.RouteGetParticipant:
+			reads += n
+		case owtfake.RouteCreateRoom, owtfake.RouteUpdateRoom, owtfake.RoutePatchRoom, owtfake.RouteDeleteRoom,
+			owtfake.RouteStartStreamingIn, owtfake.RouteStopStreamingIn, owtfake.RoutePatchStream, owtfake.RouteDropParticipant:
+			writes += n
+		}
+	}
+	return reads, writes
+}

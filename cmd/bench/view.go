@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
+)
+
+// benchView measures the time from on_publish to the stream being in view,
+// for a room the agent creates (floor 3 round trips) and for a room that
+// already exists (floor 2).
+func benchView(ctx context.Context, sc scale, rt time.Duration, rep *report) error {
+	e, err := newEnv(envConfig{})
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	for i := 0; i < sc.ViewRepeats; i++ {
+		name := fmt.Sprintf("existing-%d", i)
+		e.OWT.CreateRoomDirect(lab.ServiceID, name, []string{view})
+	}
+	if err := e.start(ctx, 30*time.Second); err != nil {
+		return fmt.Errorf("publish-to-view: agent start: %w", err)
+	}
+	e.OWT.SetLatency(rt)
+	measure := func(app string) (time.Duration, error) {
+		start := time.Now()
+		if _, _, err := e.SRS.Publish(ctx, "", app, "s", ""); err != nil {
+			return 0, fmt.Errorf("publish %s/s: %w", app, err)
+		}
+		if _, err := waitFor(ctx, 20*rt+5*time.Second, time.Millisecond, func() string {
+			if inView(e.OWT.Dump(), app, app+"/s") {
+				return ""
+			}
+			return app + "/s not in view yet"
+		}); err != nil {
+			return 0, err
+		}
+		took := time.Since(start)
+		return took, e.waitIdle(ctx, 20*rt+5*time.Second)
+	}
+	var newRoom, existing []time.Duration
+	for i := 0; i < sc.ViewRepeats; i++ {
+		d, err := measure(fmt.Sprintf("new-%d", i))
+		if err != nil {
+			return fmt.Errorf("publish-to-view, new room: %w", err)
+		}
+		newRoom = append(newRoom, d)
+		if d, err = measure(fmt.Sprintf("existing-%d", i)); err != nil {
+			return fmt.Errorf("publish-to-view, existing room: %w", err)
+		}
+		existing = append(existing, d)
+	}
+	for _, c := range []struct {
+		key   string
+		trips int
+		d     []time.Duration
+	}{{"publish_to_view_new_room_ratio", 3, newRoom}, {"publish_to_view_existing_room_ratio", 2, existing}} {
+		floor := time.Duration(c.trips) * rt
+		m := median(c.d)
+		ratio := float64(m) / float64(floor)
+		rep.add(figure{Key: c.key, RT: rt.String(), Floor: fmt.Sprintf("%d RT = %s", c.trips, ms(floor)),
+			Measured: "median " + ms(m), Value: ratio, Target: "<= 1.2", Met: ratio <= 1.2})
+	}
+	rep.detail("publish_to_view", map[string]any{"round_trip_ms": msf(rt), "repeats": sc.ViewRepeats,
+		"new_room_ms": msList(newRoom), "existing_room_ms": msList(existing)})
+	return nil
+}
+
+func msList(d []time.Duration) []float64 {
+	out := make([]float64, len(d))
+	for i, x := range d {
+		out[i] = msf(x)
+	}
+	return out
+}
