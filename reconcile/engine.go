@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +81,7 @@ type Engine struct {
 	stale     map[string]bool // rooms to re-list before planning
 	waitSRS   map[string]bool // rooms waiting for a fresher SRS reading
 	budget    Budget
+	budgetAt  time.Time
 	primed    chan struct{}
 	primedSet bool
 	lastOK    time.Time
@@ -281,7 +281,7 @@ func (e *Engine) scheduleRefresh(d time.Duration) {
 // some server restarted (new service id).
 func (e *Engine) readSRS(ctx context.Context) (restarted bool) {
 	now := time.Now()
-	srcs, errs := ReadSRS(ctx, e.cfg.Servers)
+	srcs, failed := ReadSRS(ctx, e.cfg.Servers)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	got := map[string]bool{}
@@ -302,20 +302,13 @@ func (e *Engine) readSRS(ctx context.Context) (restarted bool) {
 		if got[s.Name] {
 			continue
 		}
-		var err error
-		for _, x := range errs {
-			if x != nil && strings.Contains(x.Error(), fmt.Sprintf("srs %q", s.Name)) {
-				err = x
-			}
-		}
+		err := failed[s.Name]
+		e.log.Warn("SRS listing failed; creating and patching from the last good reading, deleting nothing", "srs", s.Name, "err", err)
 		if r := e.srs[s.Name]; r != nil {
 			r.ok, r.err = false, err
 		} else {
 			e.srs[s.Name] = &srsReading{ok: false, err: err}
 		}
-	}
-	for _, err := range errs {
-		e.log.Warn("SRS listing failed; creating and patching from the last good reading, deleting nothing", "err", err)
 	}
 	e.pruneHintsLocked(now)
 	e.recomputeLocked()
@@ -463,7 +456,7 @@ func (e *Engine) resync(ctx context.Context) {
 	for n := range names {
 		e.stale[n] = true
 	}
-	e.budget = Budget{MaxDeletes: e.pol().Reconcile.MaxDeletes, EmptyGuard: e.emptyGuardLocked()}
+	e.resetBudgetLocked()
 	complete, _ := e.srsCompleteLocked()
 	if complete {
 		e.lastOK = time.Now()
@@ -553,6 +546,18 @@ func (e *Engine) primeCache(ctx context.Context, names map[string]bool) {
 			}
 		}
 	}
+}
+
+// budgetWindow is how long one max_deletes budget lasts: a resync
+// interval, but at most 10 s so that hook-driven deletes between long
+// resyncs do not stall.
+func (e *Engine) budgetWindow() time.Duration {
+	return min(e.pol().Reconcile.Interval, 10*time.Second)
+}
+
+func (e *Engine) resetBudgetLocked() {
+	e.budget = Budget{MaxDeletes: e.pol().Reconcile.MaxDeletes, EmptyGuard: e.emptyGuardLocked()}
+	e.budgetAt = time.Now()
 }
 
 // emptyGuardLocked returns the allow_empty rule for this cycle: when SRS
@@ -704,7 +709,11 @@ func (e *Engine) process(ctx context.Context, name string) {
 
 func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	e.mu.Lock()
+	// The worker changes a private copy; other workers read the cache.
 	obs := e.cache[name]
+	if obs != nil {
+		obs = obs.Clone()
+	}
 	if obs == nil || e.stale[name] {
 		// After a resync, locate the room again from the fresh room list:
 		// a room re-created by someone else has a new id.
@@ -802,7 +811,11 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 			e.cfg.State.ClearMissing(name, k)
 		}
 	}
+	if time.Since(e.budgetAt) > e.budgetWindow() {
+		e.resetBudgetLocked()
+	}
 	e.budget.Apply(&plan)
+	budgetHeld := false
 	wait := time.Duration(-1)
 	waitSRS := false
 	for _, o := range plan.Ops {
@@ -810,6 +823,9 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 			continue
 		}
 		e.cfg.Metrics.held(o.Rule)
+		if o.Rule == RuleMaxDeletes {
+			budgetHeld = true
+		}
 		if o.Rule == RuleGrace {
 			// Ready once a reading taken after the grace still lacks it.
 			if w := max(0, snapAt.Add(o.RetryIn).Sub(now)); wait < 0 || w < wait {
@@ -870,6 +886,9 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	}
 	if wait >= 0 {
 		e.scheduleRefresh(wait + 50*time.Millisecond)
+	}
+	if budgetHeld {
+		e.queue.AddAfter(name, e.budgetWindow())
 	}
 	if listErr != nil {
 		errs = append(errs, listErr)

@@ -23,8 +23,8 @@ type SRSServer struct {
 }
 
 // ReadSRS reads every server in parallel. It returns the sources that were
-// read and one error per server that was not.
-func ReadSRS(ctx context.Context, servers []SRSServer) ([]Source, []error) {
+// read and, by server name, the error of each server that was not.
+func ReadSRS(ctx context.Context, servers []SRSServer) ([]Source, map[string]error) {
 	srcs := make([]Source, len(servers))
 	errs := make([]error, len(servers))
 	var wg sync.WaitGroup
@@ -41,16 +41,16 @@ func ReadSRS(ctx context.Context, servers []SRSServer) ([]Source, []error) {
 		}()
 	}
 	wg.Wait()
-	var okSrcs []Source
-	var outErrs []error
-	for i := range servers {
+	var ok []Source
+	failed := map[string]error{}
+	for i, s := range servers {
 		if errs[i] != nil {
-			outErrs = append(outErrs, errs[i])
+			failed[s.Name] = errs[i]
 			continue
 		}
-		okSrcs = append(okSrcs, srcs[i])
+		ok = append(ok, srcs[i])
 	}
-	return okSrcs, outErrs
+	return ok, failed
 }
 
 // RoomIndex indexes OWT's room list by name and id.

@@ -63,6 +63,18 @@ func ViewLabels(r owtapi.Room) []string {
 	return out
 }
 
+// Clone returns a deep copy, so that a worker can change it privately.
+func (o *ObservedRoom) Clone() *ObservedRoom {
+	c := *o
+	c.Views = append([]string(nil), o.Views...)
+	c.Inputs = make([]Input, len(o.Inputs))
+	for i, in := range o.Inputs {
+		in.InViews = append([]string(nil), in.InViews...)
+		c.Inputs[i] = in
+	}
+	return &c
+}
+
 func (o *ObservedRoom) input(id string) *Input {
 	for i := range o.Inputs {
 		if o.Inputs[i].ID == id {

@@ -48,8 +48,14 @@ func (o *OneShot) workers() int {
 // listing is an error; a room whose streams cannot be read gets a note and
 // nothing in it is deleted.
 func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
-	srcs, errs := ReadSRS(ctx, o.Servers)
-	if len(errs) > 0 {
+	srcs, failed := ReadSRS(ctx, o.Servers)
+	if len(failed) > 0 {
+		var errs []error
+		for _, s := range o.Servers {
+			if err := failed[s.Name]; err != nil {
+				errs = append(errs, err)
+			}
+		}
 		return nil, nil, errors.Join(errs...)
 	}
 	snapAt := time.Now()
