@@ -28,7 +28,7 @@ func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *
 	if _, err := e.converged(ctx, w, 2*time.Minute, 50*time.Millisecond); err != nil {
 		return fmt.Errorf("drift: building %d streams: %w", sc.DriftStreams, err)
 	}
-	e.OWT.SetLatency(rt)
+	e.setLatency(rt)
 	floor := interval + stormFloor(sc.DriftRooms, sc.DriftStreams, e.concurrency, rt)
 	limit := 20*floor + 30*time.Second
 

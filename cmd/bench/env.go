@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -47,6 +48,7 @@ type env struct {
 	srsReads    atomic.Int64
 	hookURL     string
 	concurrency int
+	rt          time.Duration // injected OWT round trip
 	servers     []*http.Server
 	dir         string
 	stop        context.CancelFunc
@@ -129,7 +131,11 @@ func newEnv(c envConfig) (*env, error) {
 		hookLn.Close()
 		return nil, err
 	}
-	e.Agent, err = agent.New(agent.Options{Config: cfg, Policy: p, Log: slog.New(slog.DiscardHandler), Getenv: getenv,
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("BENCH_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	e.Agent, err = agent.New(agent.Options{Config: cfg, Policy: p, Log: log, Getenv: getenv,
 		HookListener: hookLn, ShutdownTimeout: 10 * time.Second, EngineTweak: c.Tweak})
 	if err != nil {
 		hookLn.Close()
@@ -167,21 +173,36 @@ func (e *env) start(ctx context.Context, timeout time.Duration) error {
 	return e.waitIdle(ctx, timeout)
 }
 
-// waitIdle waits until the engine has had nothing queued for 50 ms.
+// setLatency sets the fake OWT's injected round trip.
+func (e *env) setLatency(d time.Duration) {
+	e.rt = d
+	e.OWT.SetLatency(d)
+}
+
+// waitIdle waits until the engine is quiet: either idle (nothing queued,
+// delayed or running) for 50 ms, or without any call to OWT or SRS for two
+// round trips plus 100 ms (a delayed re-check, such as the one a hook
+// schedules for when its hint expires, keeps the engine from being idle).
 func (e *env) waitIdle(ctx context.Context, timeout time.Duration) error {
-	var since time.Time
+	var idleSince, quietSince time.Time
+	var last map[string]int
+	var lastSRS int64
+	window := 2*e.rt + 100*time.Millisecond
 	_, err := waitFor(ctx, timeout, 2*time.Millisecond, func() string {
+		now := time.Now()
 		if !e.Agent.Engine().Idle() {
-			since = time.Time{}
-			return "engine busy"
+			idleSince = time.Time{}
+		} else if idleSince.IsZero() {
+			idleSince = now
 		}
-		if since.IsZero() {
-			since = time.Now()
+		c, s := e.OWT.Counts(), e.srsReads.Load()
+		if quietSince.IsZero() || !maps.Equal(c, last) || s != lastSRS {
+			last, lastSRS, quietSince = c, s, now
 		}
-		if time.Since(since) < 50*time.Millisecond {
-			return "engine idle only briefly"
+		if (!idleSince.IsZero() && now.Sub(idleSince) >= 50*time.Millisecond) || now.Sub(quietSince) >= window {
+			return ""
 		}
-		return ""
+		return "engine busy"
 	})
 	return err
 }

@@ -42,7 +42,7 @@ func benchHooks(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	if err := e.start(ctx, 30*time.Second); err != nil {
 		return fmt.Errorf("hooks: agent start: %w", err)
 	}
-	e.OWT.SetLatency(rt)
+	e.setLatency(rt)
 
 	bareLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -45,17 +45,17 @@ func benchSteady(ctx context.Context, sc scale, rep *report) error {
 	cpu0 := cpuTime()
 	start := time.Now()
 	e.Agent.Engine().Resync()
-	// Done when the engine is idle and no call has reached either fake for 300 ms.
+	// Done when no call has reached either fake for 500 ms after the room list.
 	var last map[string]int
 	var lastSRS int64
 	var stableSince time.Time
 	if _, err := waitFor(ctx, 5*time.Minute, 10*time.Millisecond, func() string {
 		c, s := e.OWT.Counts(), e.srsReads.Load()
-		if c[owtfake.RouteListRooms] == 0 || !e.Agent.Engine().Idle() || !maps.Equal(c, last) || s != lastSRS {
+		if c[owtfake.RouteListRooms] == 0 || !maps.Equal(c, last) || s != lastSRS {
 			last, lastSRS, stableSince = c, s, time.Now()
 			return "resync running"
 		}
-		if time.Since(stableSince) < 300*time.Millisecond {
+		if time.Since(stableSince) < 500*time.Millisecond {
 			return "resync may still be running"
 		}
 		return ""

@@ -30,7 +30,7 @@ func benchStorm(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	if err := e.start(ctx, 30*time.Second); err != nil {
 		return fmt.Errorf("storm: agent start: %w", err)
 	}
-	e.OWT.SetLatency(rt)
+	e.setLatency(rt)
 	e.OWT.ResetCounts()
 	perRoom := sc.StormStreams / sc.StormRooms
 	w := want("storm", sc.StormRooms, perRoom)

@@ -24,7 +24,7 @@ func benchView(ctx context.Context, sc scale, rt time.Duration, rep *report) err
 	if err := e.start(ctx, 30*time.Second); err != nil {
 		return fmt.Errorf("publish-to-view: agent start: %w", err)
 	}
-	e.OWT.SetLatency(rt)
+	e.setLatency(rt)
 	measure := func(app string) (time.Duration, error) {
 		start := time.Now()
 		if _, _, err := e.SRS.Publish(ctx, "", app, "s", ""); err != nil {
