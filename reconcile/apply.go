@@ -222,11 +222,13 @@ func (a *Applier) apply(ctx context.Context, op Op, obs *ObservedRoom, newIDs ma
 			obs.Participants = len(ps)
 			return "skipped", nil
 		}
-		if s, err := a.OWT.ListStreams(ctx, op.RoomID); err == nil {
-			if _, foreign := ObserveStreams(a.Agent, s); foreign > 0 {
-				obs.Foreign = foreign
-				return "skipped", nil
-			}
+		s, err := a.OWT.ListStreams(ctx, op.RoomID)
+		if err != nil && !owtapi.IsRoomNotFound(err) {
+			return "failed", fmt.Errorf("delete room %q: could not re-read its streams, not deleting on doubt: %w", op.Room, err)
+		}
+		if inputs, foreign := ObserveStreams(a.Agent, s); foreign > 0 || len(inputs) > 0 {
+			obs.Foreign, obs.Inputs = foreign, inputs
+			return "skipped", nil
 		}
 		if err := a.OWT.DeleteRoom(ctx, op.RoomID); err != nil && !owtapi.IsRoomNotFound(err) {
 			return "failed", fmt.Errorf("delete room %q (%s): %w", op.Room, op.RoomID, err)

@@ -75,6 +75,7 @@ type Engine struct {
 	hints     map[StreamKey]Hint // on_publish hints not yet listed
 	hintRooms map[StreamKey]*DesiredInput
 	unpub     map[StreamKey]time.Time // on_unpublish hints newer than the listing
+	unpubSeen map[StreamKey]time.Time // on_unpublish hooks, kept while the agent still has an input for them
 	params    map[string]string       // publisher client id -> param
 	keyParam  map[StreamKey]string    // param recorded in owned inputs
 	cache     map[string]*ObservedRoom
@@ -113,16 +114,14 @@ func NewEngine(cfg Config) *Engine {
 	}
 	e := &Engine{cfg: cfg, log: cfg.Log, queue: NewQueue(cfg.RetryBase, cfg.RetryMax), pending: NewPending(),
 		srs: map[string]*srsReading{}, serverOf: map[string]string{}, hints: map[StreamKey]Hint{},
-		hintRooms: map[StreamKey]*DesiredInput{}, unpub: map[StreamKey]time.Time{}, params: map[string]string{},
+		hintRooms: map[StreamKey]*DesiredInput{}, unpub: map[StreamKey]time.Time{}, unpubSeen: map[StreamKey]time.Time{}, params: map[string]string{},
 		keyParam: map[StreamKey]string{}, cache: map[string]*ObservedRoom{}, stale: map[string]bool{},
 		waitSRS: map[string]bool{}, primed: make(chan struct{}), desired: &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}},
 		resyncCh: make(chan struct{}, 1), refreshCh: make(chan struct{}, 1)}
 	e.policy.Store(cfg.Policy)
 	e.applier = &Applier{OWT: cfg.OWT, Agent: cfg.Agent, State: cfg.State, Pending: e.pending, Log: cfg.Log,
 		PendingHold: cfg.PendingHold, Observe: cfg.Metrics.observeOp}
-	if cfg.Metrics != nil {
-		cfg.Metrics.queueDepthValue = func() float64 { return float64(e.queue.Len()) }
-	}
+	cfg.Metrics.setQueueDepth(func() float64 { return float64(e.queue.Len()) })
 	return e
 }
 
@@ -320,8 +319,8 @@ func (e *Engine) snapshotAtLocked() time.Time {
 	var at time.Time
 	for _, s := range e.cfg.Servers {
 		r := e.srs[s.Name]
-		if r == nil {
-			return time.Time{}
+		if r == nil || r.at.IsZero() {
+			return time.Time{} // a server never read: no reading to measure a grace against
 		}
 		if at.IsZero() || r.at.Before(at) {
 			at = r.at
@@ -456,6 +455,17 @@ func (e *Engine) resync(ctx context.Context) {
 	for n := range names {
 		e.stale[n] = true
 	}
+	held := map[StreamKey]bool{}
+	for _, o := range e.cache {
+		for _, in := range o.Inputs {
+			held[in.Key] = true
+		}
+	}
+	for k := range e.unpubSeen {
+		if !held[k] {
+			delete(e.unpubSeen, k)
+		}
+	}
 	e.resetBudgetLocked()
 	complete, _ := e.srsCompleteLocked()
 	if complete {
@@ -574,8 +584,8 @@ func (e *Engine) emptyGuardLocked() func(Op) bool {
 	if owned < 2 {
 		return nil
 	}
-	confirmed := map[StreamKey]bool{}
-	for k := range e.unpub {
+	confirmed := make(map[StreamKey]bool, len(e.unpubSeen))
+	for k := range e.unpubSeen {
 		confirmed[k] = true
 	}
 	return func(op Op) bool { return !confirmed[op.key] }
@@ -727,9 +737,12 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 			obs = &o
 		}
 	}
-	needList := e.stale[name] || !obs.Listed || e.pending.Unresolved(name)
+	desiredNow := e.desiredRoomLocked(name)
+	deleteCandidate := desiredNow == nil || len(desiredNow.Inputs) == 0
+	needList := e.stale[name] || !obs.Listed || e.pending.Unresolved(name) ||
+		(deleteCandidate && obs.Owned && obs.Exists && obs.Participants < 0)
 	delete(e.stale, name)
-	desired := e.desiredRoomLocked(name)
+	desired := desiredNow
 	hintExpired := false
 	if desired != nil {
 		for k, in := range desired.Inputs {
@@ -748,7 +761,6 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 
 	var listErr error
 	if needList && obs.Exists {
-		deleteCandidate := desired == nil || len(desired.Inputs) == 0
 		listErr = ObserveRoom(ctx, e.cfg.OWT, e.cfg.Agent, obs, deleteCandidate)
 		if listErr == nil {
 			e.pending.Seen(name, obs.Inputs)
@@ -805,7 +817,9 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	plan := PlanRoom(ctxPlan)
 	if e.cfg.State != nil {
 		for _, k := range plan.NewlyMissing {
-			e.cfg.State.SetMissing(name, k, snapAt)
+			if !snapAt.IsZero() {
+				e.cfg.State.SetMissing(name, k, snapAt)
+			}
 		}
 		for _, k := range plan.Wanted {
 			e.cfg.State.ClearMissing(name, k)
@@ -952,6 +966,7 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 		}
 		e.params[h.ClientID] = h.Param
 		delete(e.unpub, key)
+		delete(e.unpubSeen, key)
 		e.hints[key] = Hint{Key: key, Published: true, ClientID: h.ClientID, Param: h.Param, At: now}
 		e.hintRooms[key] = &DesiredInput{Key: key, Room: t.Room, URL: t.PullURL, Views: t.Views, Media: t.Media,
 			Transport: t.Transport, BufferSize: t.BufferSize, Param: h.Param, Hint: true}
@@ -969,6 +984,7 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 	delete(e.hints, key)
 	delete(e.hintRooms, key)
 	e.unpub[key] = now
+	e.unpubSeen[key] = now
 	rooms := map[string]bool{}
 	if r, ok := e.desired.ByKey[key]; ok {
 		rooms[r] = true

@@ -269,3 +269,39 @@ routes:
 		t.Fatalf("%d duplicates", n)
 	}
 }
+
+const guarded = `reconcile: {interval: 200ms, delete_grace: 200ms, max_deletes: 50, allow_empty: false, concurrency: 4}
+routes:
+  - match: {app: live}
+    room: "{{.Stream}}"
+`
+
+// TestEmptyGuardAllowsHookConfirmedUnpublish: when the last publishers
+// leave with on_unpublish hooks, the agent cleans up even without allow_empty.
+func TestEmptyGuardAllowsHookConfirmedUnpublish(t *testing.T) {
+	r := newRig(t, rigOpts{policy: guarded})
+	r.publish("live", "a", "")
+	r.publish("live", "b", "")
+	r.converge(lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"a": {"live/a"}, "b": {"live/b"}}}, 5*time.Second)
+	for _, s := range []string{"a", "b"} {
+		if err := r.lab.SRS.Unpublish(context.Background(), "__defaultVhost__", "live", s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.converge(lab.Want{Rooms: map[string][]string{}}, 5*time.Second)
+}
+
+// TestEmptyGuardHoldsSuddenEmptyListing: SRS suddenly lists nothing (no
+// hooks: a bad answer or a restart); the agent removes nothing.
+func TestEmptyGuardHoldsSuddenEmptyListing(t *testing.T) {
+	r := newRig(t, rigOpts{policy: guarded})
+	want := lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"a": {"live/a"}, "b": {"live/b"}}}
+	r.publish("live", "a", "")
+	r.publish("live", "b", "")
+	r.converge(want, 5*time.Second)
+	r.lab.SRS.Restart() // every stream gone, no hooks
+	time.Sleep(1500 * time.Millisecond) // several resyncs, well past the grace
+	if d := lab.Check(r.lab.OWT.Dump(), want); d != "" {
+		t.Fatalf("the agent removed inputs on an empty SRS listing: %s", d)
+	}
+}

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -8,22 +9,22 @@ import (
 
 // Metrics are the engine's Prometheus metrics, all prefixed srs_owt_proxy_.
 type Metrics struct {
-	Reconciles      *prometheus.CounterVec
-	ReconcileTime   prometheus.Histogram
-	QueueDepth      prometheus.GaugeFunc
-	Retries         prometheus.Counter
-	Ops             *prometheus.CounterVec
-	DeletesHeld     *prometheus.CounterVec
-	DesiredStreams  prometheus.Gauge
-	DesiredRooms    prometheus.Gauge
-	OwnedStreams    prometheus.Gauge
-	OwnedRooms      prometheus.Gauge
-	Resyncs         *prometheus.CounterVec
-	LastResync      prometheus.Gauge
-	Hints           *prometheus.CounterVec
-	PolicyErrors    prometheus.Gauge
-	reg             prometheus.Registerer
-	queueDepthValue func() float64
+	Reconciles     *prometheus.CounterVec
+	ReconcileTime  prometheus.Histogram
+	QueueDepth     prometheus.GaugeFunc
+	Retries        prometheus.Counter
+	Ops            *prometheus.CounterVec
+	DeletesHeld    *prometheus.CounterVec
+	DesiredStreams prometheus.Gauge
+	DesiredRooms   prometheus.Gauge
+	OwnedStreams   prometheus.Gauge
+	OwnedRooms     prometheus.Gauge
+	Resyncs        *prometheus.CounterVec
+	LastResync     prometheus.Gauge
+	Hints          *prometheus.CounterVec
+	PolicyErrors   prometheus.Gauge
+	reg            prometheus.Registerer
+	queueDepth     atomic.Pointer[func() float64]
 }
 
 // NewMetrics creates the engine metrics and registers them with reg (nil: not registered).
@@ -55,16 +56,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.QueueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "srs_owt_proxy_queue_depth",
 		Help: "Rooms waiting in the work queue."}, func() float64 {
-		if m.queueDepthValue == nil {
-			return 0
+		if f := m.queueDepth.Load(); f != nil {
+			return (*f)()
 		}
-		return m.queueDepthValue()
+		return 0
 	})
 	if reg != nil {
 		reg.MustRegister(m.Reconciles, m.ReconcileTime, m.QueueDepth, m.Retries, m.Ops, m.DeletesHeld,
 			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors)
 	}
 	return m
+}
+
+func (m *Metrics) setQueueDepth(f func() float64) {
+	if m != nil {
+		m.queueDepth.Store(&f)
+	}
 }
 
 func (m *Metrics) observeOp(r Result) {

@@ -48,6 +48,9 @@ func (o *OneShot) workers() int {
 // listing is an error; a room whose streams cannot be read gets a note and
 // nothing in it is deleted.
 func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
+	if o.Policy == nil {
+		return nil, nil, errors.New("no policy loaded")
+	}
 	srcs, failed := ReadSRS(ctx, o.Servers)
 	if len(failed) > 0 {
 		var errs []error
