@@ -21,3 +21,5 @@ demo:
 
 clean:
 	rm -rf $(BIN)
+chaos:
+	$(GO) test -tags chaos -count=1 -timeout 30m -v -run 'TestChaos' ./e2e/ | tee chaos.log | grep -E '^(--- |=== RUN|ok|FAIL|PASS|CHAOS)'
