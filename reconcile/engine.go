@@ -837,6 +837,7 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 			continue
 		}
 		e.cfg.Metrics.held(o.Rule)
+		e.log.Debug("operation held", "room", name, "op", string(o.Kind), "stream", o.Stream, "rule", o.Rule, "why", o.Held)
 		if o.Rule == RuleMaxDeletes {
 			budgetHeld = true
 		}

@@ -294,12 +294,13 @@ func TestEmptyGuardAllowsHookConfirmedUnpublish(t *testing.T) {
 // TestEmptyGuardHoldsSuddenEmptyListing: SRS suddenly lists nothing (no
 // hooks: a bad answer or a restart); the agent removes nothing.
 func TestEmptyGuardHoldsSuddenEmptyListing(t *testing.T) {
-	r := newRig(t, rigOpts{policy: guarded})
+	r := newRig(t, rigOpts{policy: guarded, hintTTL: 100 * time.Millisecond})
 	want := lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"a": {"live/a"}, "b": {"live/b"}}}
 	r.publish("live", "a", "")
 	r.publish("live", "b", "")
 	r.converge(want, 5*time.Second)
-	r.lab.SRS.Restart() // every stream gone, no hooks
+	time.Sleep(400 * time.Millisecond) // SRS's listing has confirmed both publishes
+	r.lab.SRS.Restart()                 // every stream gone, no hooks
 	time.Sleep(1500 * time.Millisecond) // several resyncs, well past the grace
 	if d := lab.Check(r.lab.OWT.Dump(), want); d != "" {
 		t.Fatalf("the agent removed inputs on an empty SRS listing: %s", d)
