@@ -299,7 +299,7 @@ func TestEmptyGuardHoldsSuddenEmptyListing(t *testing.T) {
 	r.publish("live", "a", "")
 	r.publish("live", "b", "")
 	r.converge(want, 5*time.Second)
-	time.Sleep(400 * time.Millisecond) // SRS's listing has confirmed both publishes
+	time.Sleep(400 * time.Millisecond)  // SRS's listing has confirmed both publishes
 	r.lab.SRS.Restart()                 // every stream gone, no hooks
 	time.Sleep(1500 * time.Millisecond) // several resyncs, well past the grace
 	if d := lab.Check(r.lab.OWT.Dump(), want); d != "" {
