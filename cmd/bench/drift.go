@@ -25,7 +25,7 @@ func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *
 	if err := e.start(ctx, 2*time.Minute); err != nil {
 		return fmt.Errorf("drift: agent start: %w", err)
 	}
-	if _, err := e.converged(ctx, w, 2*time.Minute, 50*time.Millisecond); err != nil {
+	if _, err := e.converged(ctx, w, sc.DriftStreams, 2*time.Minute, 50*time.Millisecond); err != nil {
 		return fmt.Errorf("drift: building %d streams: %w", sc.DriftStreams, err)
 	}
 	e.setLatency(rt)
@@ -45,7 +45,7 @@ func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *
 	if err := e.waitIdle(ctx, limit); err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
-	worst, err := wipeAndRepair(ctx, e, w, limit)
+	worst, worstCalls, err := wipeAndRepair(ctx, e, w, limit)
 	if err != nil {
 		return fmt.Errorf("drift (wipe after a resync): %w", err)
 	}
@@ -54,7 +54,7 @@ func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *
 	}
 	// Random phase.
 	time.Sleep(time.Duration(rand.Int64N(int64(interval))))
-	random, err := wipeAndRepair(ctx, e, w, limit)
+	random, randomCalls, err := wipeAndRepair(ctx, e, w, limit)
 	if err != nil {
 		return fmt.Errorf("drift (wipe at a random phase): %w", err)
 	}
@@ -64,18 +64,24 @@ func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *
 		Measured: ms(worst) + " (wipe just after a resync)", Value: ratio, Target: "<= 1.0", Met: ratio <= 1.0})
 	rep.detail("drift", map[string]any{"round_trip_ms": msf(rt), "interval_ms": msf(interval), "rooms": sc.DriftRooms,
 		"streams": sc.DriftStreams, "concurrency": e.concurrency, "floor_ms": msf(floor),
-		"worst_phase_ms": msf(worst), "worst_phase_ratio": ratio,
-		"random_phase_ms": msf(random), "random_phase_ratio": float64(random) / float64(floor),
+		"worst_phase_ms": msf(worst), "worst_phase_ratio": ratio, "worst_phase_owt_calls": worstCalls,
+		"random_phase_ms": msf(random), "random_phase_ratio": float64(random) / float64(floor), "random_phase_owt_calls": randomCalls,
 		"duplicates": lab.Duplicates(e.OWT.Dump())})
 	return nil
 }
 
-// wipeAndRepair empties OWT and waits until w holds again.
-func wipeAndRepair(ctx context.Context, e *env, w lab.Want, limit time.Duration) (time.Duration, error) {
+// wipeAndRepair empties OWT, waits until w holds again and returns the
+// time taken and the OWT calls made meanwhile.
+func wipeAndRepair(ctx context.Context, e *env, w lab.Want, limit time.Duration) (time.Duration, map[string]int, error) {
+	streams := 0
+	for _, list := range w.Rooms {
+		streams += len(list)
+	}
 	start := time.Now()
 	e.OWT.Wipe()
-	if _, err := e.converged(ctx, w, limit, 5*time.Millisecond); err != nil {
-		return 0, err
+	e.OWT.ResetCounts()
+	if _, err := e.converged(ctx, w, streams, limit, 5*time.Millisecond); err != nil {
+		return 0, nil, err
 	}
-	return time.Since(start), nil
+	return time.Since(start), e.OWT.Counts(), nil
 }

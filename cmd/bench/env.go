@@ -253,9 +253,16 @@ func want(prefix string, rooms, perRoom int) lab.Want {
 	return w
 }
 
-// converged waits until OWT holds exactly w, polling every poll.
-func (e *env) converged(ctx context.Context, w lab.Want, timeout, poll time.Duration) (time.Duration, error) {
-	return waitFor(ctx, timeout, poll, func() string { return lab.Check(e.OWT.Dump(), w) })
+// converged waits until OWT holds exactly w, polling every poll. A full
+// dump holds the fake's lock and costs CPU, so it is taken only once OWT
+// has answered at least minPatches view patches since the last ResetCounts.
+func (e *env) converged(ctx context.Context, w lab.Want, minPatches int, timeout, poll time.Duration) (time.Duration, error) {
+	return waitFor(ctx, timeout, poll, func() string {
+		if n := e.OWT.Counts()[owtfake.RoutePatchStream]; n < minPatches {
+			return fmt.Sprintf("%d of %d view patches made", n, minPatches)
+		}
+		return lab.Check(e.OWT.Dump(), w)
+	})
 }
 
 // waitFor polls cond every poll until it returns "" or timeout passes; it

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +53,11 @@ type options struct {
 	Interval time.Duration
 	Only     string // one scenario name, "" = all
 	Out      string // JSON path
+	// HeapProfile, if set, receives a heap profile taken in the steady
+	// state (10,000 streams converged).
+	HeapProfile string
+	// ResyncProfile, if set, receives a CPU profile of the steady resync.
+	ResyncProfile string
 }
 
 // scenarios are the scenario names in run order.
@@ -68,6 +74,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	rt := fs.Duration("round-trip", 200*time.Millisecond, "injected OWT round trip for the hook and publish-to-view figures")
 	fast := fs.Duration("fast-round-trip", 20*time.Millisecond, "injected OWT round trip for the storm and drift figures")
 	interval := fs.Duration("interval", 2*time.Second, "resync interval of the drift scenario (at least 1s)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	resyncProfile := fs.String("resync-cpuprofile", "", "write a CPU profile of the steady scenario's one resync to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	only := fs.String("only", "", "run one scenario: "+strings.Join(scenarios(), ", "))
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -81,6 +90,23 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "bench: cpu profile:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	o.ResyncProfile = *resyncProfile
+	if *memProfile != "" {
+		o.HeapProfile = *memProfile
+	}
 	rep, err := run(ctx, o, stdout)
 	if rep != nil && len(rep.Figures) > 0 {
 		fmt.Fprintln(stdout)
@@ -115,7 +141,7 @@ func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 		"hooks":  func() error { return benchHooks(ctx, sc, o.RoundTrip, rep) },
 		"view":   func() error { return benchView(ctx, sc, o.RoundTrip, rep) },
 		"storm":  func() error { return benchStorm(ctx, sc, o.FastRoundTrip, rep) },
-		"steady": func() error { return benchSteady(ctx, sc, rep) },
+		"steady": func() error { return benchSteady(ctx, sc, o.HeapProfile, o.ResyncProfile, rep) },
 		"drift":  func() error { return benchDrift(ctx, sc, o.FastRoundTrip, o.Interval, rep) },
 	}
 	for _, name := range scenarios() {

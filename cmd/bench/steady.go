@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,7 +20,7 @@ import (
 
 // benchSteady builds sc.SteadyStreams streams in sc.SteadyRooms rooms,
 // lets the agent converge, then measures one resync.
-func benchSteady(ctx context.Context, sc scale, rep *report) error {
+func benchSteady(ctx context.Context, sc scale, heapProfile, cpuProfile string, rep *report) error {
 	e, err := newEnv(envConfig{Interval: time.Hour})
 	if err != nil {
 		return err
@@ -31,7 +32,7 @@ func benchSteady(ctx context.Context, sc scale, rep *report) error {
 	if err := e.start(ctx, 10*time.Minute); err != nil {
 		return fmt.Errorf("steady: agent start: %w", err)
 	}
-	if _, err := e.converged(ctx, w, 10*time.Minute, 250*time.Millisecond); err != nil {
+	if _, err := e.converged(ctx, w, sc.SteadyStreams, 10*time.Minute, 250*time.Millisecond); err != nil {
 		return fmt.Errorf("steady: building %d streams: %w", sc.SteadyStreams, err)
 	}
 	if err := e.waitIdle(ctx, time.Minute); err != nil {
@@ -42,6 +43,16 @@ func benchSteady(ctx context.Context, sc scale, rep *report) error {
 	runtime.GC()
 	e.OWT.ResetCounts()
 	e.srsReads.Store(0)
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("resync cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("resync cpu profile (is --cpuprofile also set?): %w", err)
+		}
+	}
 	cpu0 := cpuTime()
 	start := time.Now()
 	e.Agent.Engine().Resync()
@@ -64,6 +75,9 @@ func benchSteady(ctx context.Context, sc scale, rep *report) error {
 	}
 	took := stableSince.Sub(start)
 	cpu := cpuTime() - cpu0
+	if cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	counts := e.OWT.Counts()
 	owtReads, writes := owtReadsWrites(counts)
 	srsReads := int(e.srsReads.Load())
@@ -73,6 +87,11 @@ func benchSteady(ctx context.Context, sc scale, rep *report) error {
 	rss := rssMiB()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	if heapProfile != "" {
+		if err := writeHeapProfile(heapProfile); err != nil {
+			return err
+		}
+	}
 
 	// A full last page takes one more (empty) page to know it was the last.
 	pages := sc.SteadyRooms/owtapi.DefaultPageSize + 1
@@ -124,4 +143,17 @@ func rssMiB() float64 {
 		}
 	}
 	return 0
+}
+
+// writeHeapProfile writes the live heap to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("heap profile %s: %w", path, err)
+	}
+	return nil
 }

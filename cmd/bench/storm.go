@@ -59,7 +59,7 @@ func benchStorm(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	if err := <-errs; err != nil {
 		return fmt.Errorf("storm: publish: %w", err)
 	}
-	if _, err := e.converged(ctx, w, 20*floor+30*time.Second, 5*time.Millisecond); err != nil {
+	if _, err := e.converged(ctx, w, sc.StormStreams, 20*floor+30*time.Second, 5*time.Millisecond); err != nil {
 		return fmt.Errorf("storm: %w", err)
 	}
 	took := time.Since(start)
