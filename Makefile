@@ -23,3 +23,5 @@ clean:
 	rm -rf $(BIN)
 chaos:
 	$(GO) test -tags chaos -count=1 -timeout 30m -v -run 'TestChaos' ./e2e/ | tee chaos.log | grep -E '^(--- |=== RUN|ok|FAIL|PASS|CHAOS)'
+bench:
+	$(GO) run ./cmd/bench
