@@ -118,6 +118,7 @@ type chaosRun struct {
 	foreign   foreignSet
 
 	converged time.Duration
+	late      bool // not converged within the deadline
 	dups      int
 	wrongful  int
 }
@@ -310,7 +311,7 @@ func (c *chaosRun) convergeAfterFault() {
 	c.t.Helper()
 	w := c.want()
 	took, err := lab.WaitFor(t0(), c.threeResyncs(), func() string { return lab.Check(c.owtState(), w) })
-	c.converged = took
+	c.converged, c.late = took, err != nil
 	if err != nil {
 		c.t.Fatalf("within 3 resyncs (%s) of the fault clearing: %v", c.threeResyncs(), err)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
 )
 
 // Each scenario sets the system up, applies its fault, clears it and calls
@@ -21,7 +22,7 @@ func scenarioOWTErrors(c *chaosRun) {
 	c.owtFault(map[string]any{"error_rate": map[string]float64{"": 0.3}, "drop_rate": map[string]float64{"": 0.1},
 		"latency_ms": 5, "jitter_ms": 30})
 	end := time.Now().Add(c.scale.FaultFor)
-	c.publishAll(chaosStreams("n", c.scale.Small/2))
+	c.publishAll(chaosStreams("n", c.scale.Streams))
 	for i := 0; i < len(base); i += 3 {
 		c.unpublish(base[i])
 	}
@@ -70,6 +71,19 @@ func scenarioSRSDown(c *chaosRun) {
 	time.Sleep(time.Until(end))
 	c.post(c.srsURL+"/control/fault", map[string]any{"down": false})
 	c.convergeAfterFault()
+	// The streams unpublished meanwhile were stopped through the API, and
+	// the fake recorded their pull URLs: the wrongful-stop check matches.
+	stopped := map[string]bool{}
+	for _, d := range c.owtState().Deleted {
+		if d.Kind == "stream" && d.Reason == owtfake.ReasonAPI {
+			stopped[d.URL] = true
+		}
+	}
+	for _, s := range base[:3] {
+		if !stopped[pullURL(s)] {
+			c.t.Errorf("unpublished %s: no API stop of %s recorded", s.Name(), pullURL(s))
+		}
+	}
 }
 
 // scenarioSRSRestart: SRS restarts (new service id, new vhost ids, every
