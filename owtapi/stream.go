@@ -75,3 +75,26 @@ func kindPresent(raw json.RawMessage) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) > 0 && (raw[0] == '{' || bytes.Equal(raw, []byte("true")))
 }
+
+// flexID is a stream id given as a JSON string or number.
+type flexID string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *flexID) UnmarshalJSON(b []byte) error {
+	id, err := decodeID(b)
+	*f = flexID(id)
+	return err
+}
+
+// wireStream is Stream as decoded from a list: only the id needs lenient
+// decoding, so the element is scanned once instead of twice.
+type wireStream struct {
+	ID    flexID          `json:"id"`
+	Type  string          `json:"type"`
+	Info  StreamInfo      `json:"info"`
+	Media json.RawMessage `json:"media,omitempty"`
+}
+
+func (w wireStream) stream() Stream {
+	return Stream{ID: string(w.ID), Type: w.Type, Info: w.Info, Media: w.Media}
+}

@@ -22,9 +22,13 @@ func (c *Client) ListStreams(ctx context.Context, room string) ([]Stream, error)
 	if err != nil {
 		return nil, err
 	}
-	streams := []Stream{}
-	if err := c.decode(r, body, &streams); err != nil {
+	var wire []wireStream
+	if err := c.decode(r, body, &wire); err != nil {
 		return nil, err
+	}
+	streams := make([]Stream, len(wire))
+	for i, w := range wire {
+		streams[i] = w.stream()
 	}
 	return streams, nil
 }

@@ -83,9 +83,11 @@ type Engine struct {
 	waitSRS   map[string]bool // rooms waiting for a fresher SRS reading
 	budget    Budget
 	budgetAt  time.Time
-	primed    chan struct{}
-	primedSet bool
-	lastOK    time.Time
+	// backlogRooms are rooms queued by the last resync and not yet worked on.
+	backlogRooms map[string]bool
+	primed       chan struct{}
+	primedSet    bool
+	lastOK       time.Time
 
 	resyncCh  chan struct{}
 	refreshCh chan struct{}
@@ -116,12 +118,17 @@ func NewEngine(cfg Config) *Engine {
 		srs: map[string]*srsReading{}, serverOf: map[string]string{}, hints: map[StreamKey]Hint{},
 		hintRooms: map[StreamKey]*DesiredInput{}, unpub: map[StreamKey]time.Time{}, unpubSeen: map[StreamKey]time.Time{}, params: map[string]string{},
 		keyParam: map[StreamKey]string{}, cache: map[string]*ObservedRoom{}, stale: map[string]bool{},
-		waitSRS: map[string]bool{}, primed: make(chan struct{}), desired: &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}},
+		waitSRS: map[string]bool{}, backlogRooms: map[string]bool{}, primed: make(chan struct{}), desired: &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}},
 		resyncCh: make(chan struct{}, 1), refreshCh: make(chan struct{}, 1)}
 	e.policy.Store(cfg.Policy)
 	e.applier = &Applier{OWT: cfg.OWT, Agent: cfg.Agent, State: cfg.State, Pending: e.pending, Log: cfg.Log,
 		PendingHold: cfg.PendingHold, Observe: cfg.Metrics.observeOp}
-	cfg.Metrics.setQueueDepth(func() float64 { return float64(e.queue.Len()) })
+	cfg.Metrics.setFuncs(func() float64 { return float64(e.queue.Len()) }, e.ownedStreams, func() float64 {
+		if cfg.State == nil {
+			return 0
+		}
+		return float64(len(cfg.State.Rooms()))
+	})
 	return e
 }
 
@@ -228,6 +235,13 @@ func (e *Engine) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+			if n := e.backlog(); n > 0 {
+				// The last resync's rooms are still being worked on: a new
+				// one would only list them again. Look again shortly.
+				e.log.Debug("resync postponed: previous resync still in progress", "rooms_left", n)
+				timer.Reset(e.nextInterval() / 4)
+				continue
+			}
 			e.resync(ctx)
 			timer.Reset(e.nextInterval())
 		case <-e.resyncCh:
@@ -248,14 +262,15 @@ func (e *Engine) loop(ctx context.Context) {
 	}
 }
 
-// nextInterval is the resync interval with ±10% jitter.
+// nextInterval is the resync interval less up to 10% jitter.
 func (e *Engine) nextInterval() time.Duration {
 	iv := e.pol().Reconcile.Interval
 	if iv <= 0 {
 		iv = 30 * time.Second
 	}
-	j := time.Duration((rand.Float64()*0.2 - 0.1) * float64(iv))
-	return iv + j
+	// Jitter only shortens the interval: drift is never found later than
+	// one interval after it happens.
+	return iv - time.Duration(rand.Float64()*0.1*float64(iv))
 }
 
 // scheduleRefresh asks for an SRS re-read after d (the earliest request wins).
@@ -429,6 +444,7 @@ func (e *Engine) recomputeLocked() {
 func (e *Engine) resync(ctx context.Context) {
 	start := time.Now()
 	e.readSRS(ctx)
+	listStart := time.Now()
 	rooms, err := e.cfg.OWT.ListRooms(ctx)
 	e.mu.Lock()
 	if err != nil {
@@ -436,6 +452,7 @@ func (e *Engine) resync(ctx context.Context) {
 		e.log.Warn("OWT room listing failed; will retry at the next resync", "err", err)
 	} else {
 		e.rooms, e.roomsOK, e.roomsErr = IndexRooms(rooms), true, nil
+		e.rooms.ListedAt = listStart
 	}
 	names := map[string]bool{}
 	for n := range e.desired.Rooms {
@@ -454,6 +471,7 @@ func (e *Engine) resync(ctx context.Context) {
 	}
 	for n := range names {
 		e.stale[n] = true
+		e.backlogRooms[n] = true
 	}
 	held := map[StreamKey]bool{}
 	for _, o := range e.cache {
@@ -485,7 +503,6 @@ func (e *Engine) resync(ctx context.Context) {
 		e.primedSet = true
 		close(e.primed)
 	}
-	e.updateOwnedMetricsLocked()
 	e.mu.Unlock()
 	sorted := make([]string, 0, len(names))
 	for n := range names {
@@ -591,19 +608,15 @@ func (e *Engine) emptyGuardLocked() func(Op) bool {
 	return func(op Op) bool { return !confirmed[op.key] }
 }
 
-func (e *Engine) updateOwnedMetricsLocked() {
-	m := e.cfg.Metrics
-	if m == nil {
-		return
-	}
+// ownedStreams counts the inputs the agent owns, as last observed (for the gauge).
+func (e *Engine) ownedStreams() float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	n := 0
 	for _, o := range e.cache {
 		n += len(o.Inputs)
 	}
-	m.OwnedStreams.Set(float64(n))
-	if e.cfg.State != nil {
-		m.OwnedRooms.Set(float64(len(e.cfg.State.Rooms())))
-	}
+	return float64(n)
 }
 
 // refreshSRS re-reads SRS after hooks and queues the rooms whose desired
@@ -699,9 +712,20 @@ func (e *Engine) desiredRoomOfLocked(k StreamKey) (string, bool) {
 	return "", false
 }
 
+func (e *Engine) backlog() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.backlogRooms)
+}
+
 // process reconciles one room.
 func (e *Engine) process(ctx context.Context, name string) {
 	start := time.Now()
+	defer func() {
+		e.mu.Lock()
+		delete(e.backlogRooms, name)
+		e.mu.Unlock()
+	}()
 	err := e.reconcileRoom(ctx, name)
 	switch {
 	case err != nil:
@@ -759,6 +783,12 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 		e.scheduleRefresh(0)
 	}
 
+	if obs.Gone && e.cfg.State != nil {
+		e.log.Warn("room the agent created is gone from OWT (deleted by hand or OWT restarted); it will be created again if still needed", "room", name)
+		e.cfg.State.ForgetRoom(name)
+		_ = e.cfg.State.Save()
+		obs.Gone, obs.Owned = false, false
+	}
 	var listErr error
 	if needList && obs.Exists {
 		listErr = ObserveRoom(ctx, e.cfg.OWT, e.cfg.Agent, obs, deleteCandidate)
@@ -894,7 +924,6 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 			}
 		}
 	}
-	e.updateOwnedMetricsLocked()
 	e.mu.Unlock()
 	for _, rn := range movedFrom {
 		e.queue.Add(rn)

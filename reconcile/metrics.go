@@ -17,14 +17,26 @@ type Metrics struct {
 	DeletesHeld    *prometheus.CounterVec
 	DesiredStreams prometheus.Gauge
 	DesiredRooms   prometheus.Gauge
-	OwnedStreams   prometheus.Gauge
-	OwnedRooms     prometheus.Gauge
+	OwnedStreams   prometheus.GaugeFunc
+	OwnedRooms     prometheus.GaugeFunc
 	Resyncs        *prometheus.CounterVec
 	LastResync     prometheus.Gauge
 	Hints          *prometheus.CounterVec
 	PolicyErrors   prometheus.Gauge
 	reg            prometheus.Registerer
 	queueDepth     atomic.Pointer[func() float64]
+	ownedStreams   atomic.Pointer[func() float64]
+	ownedRooms     atomic.Pointer[func() float64]
+}
+
+// gaugeFunc is a gauge computed at scrape time by a function set later.
+func gaugeFunc(name, help string, f *atomic.Pointer[func() float64]) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		if fn := f.Load(); fn != nil {
+			return (*fn)()
+		}
+		return 0
+	})
 }
 
 // NewMetrics creates the engine metrics and registers them with reg (nil: not registered).
@@ -42,8 +54,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Deletes held back, by safety rule."}, []string{"rule"}),
 		DesiredStreams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_desired_streams", Help: "Streams the policy routes to OWT."}),
 		DesiredRooms:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_desired_rooms", Help: "Rooms that should hold streams."}),
-		OwnedStreams:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_owned_streams", Help: "Streaming-ins owned by this agent, as last observed."}),
-		OwnedRooms:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_owned_rooms", Help: "Rooms created by this agent."}),
 		Resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_resyncs_total",
 			Help: "Full resyncs by result (ok, partial, error)."}, []string{"result"}),
 		LastResync: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_last_successful_resync_timestamp_seconds",
@@ -54,13 +64,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Streams the policy could not place (bad rendered name)."}),
 		reg: reg,
 	}
-	m.QueueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "srs_owt_proxy_queue_depth",
-		Help: "Rooms waiting in the work queue."}, func() float64 {
-		if f := m.queueDepth.Load(); f != nil {
-			return (*f)()
-		}
-		return 0
-	})
+	m.QueueDepth = gaugeFunc("srs_owt_proxy_queue_depth", "Rooms waiting in the work queue.", &m.queueDepth)
+	m.OwnedStreams = gaugeFunc("srs_owt_proxy_owned_streams", "Streaming-ins owned by this agent, as last observed.", &m.ownedStreams)
+	m.OwnedRooms = gaugeFunc("srs_owt_proxy_owned_rooms", "Rooms created by this agent.", &m.ownedRooms)
 	if reg != nil {
 		reg.MustRegister(m.Reconciles, m.ReconcileTime, m.QueueDepth, m.Retries, m.Ops, m.DeletesHeld,
 			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors)
@@ -68,9 +74,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) setQueueDepth(f func() float64) {
+func (m *Metrics) setFuncs(queueDepth, ownedStreams, ownedRooms func() float64) {
 	if m != nil {
-		m.queueDepth.Store(&f)
+		m.queueDepth.Store(&queueDepth)
+		m.ownedStreams.Store(&ownedStreams)
+		m.ownedRooms.Store(&ownedRooms)
 	}
 }
 

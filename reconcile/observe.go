@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
 	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
@@ -57,6 +58,9 @@ func ReadSRS(ctx context.Context, servers []SRSServer) ([]Source, map[string]err
 type RoomIndex struct {
 	byName map[string][]owtapi.Room
 	byID   map[string]owtapi.Room
+	// ListedAt is when the complete listing behind the index began; zero
+	// when unknown.
+	ListedAt time.Time
 }
 
 // IndexRooms builds an index; rooms of one name keep OWT's _id order.
@@ -89,8 +93,15 @@ func (ix RoomIndex) Locate(name string, st *State) ObservedRoom {
 	o := ObservedRoom{Name: name, Participants: -1}
 	if st != nil {
 		if rec, ok := st.Room(name); ok {
+			r, listed := ix.byID[rec.ID]
+			if !listed && !ix.ListedAt.IsZero() && ix.ListedAt.After(rec.Created) {
+				// A complete listing begun after the room was created lacks
+				// it: the room is gone (deleted by hand, OWT restarted).
+				o.Owned, o.Gone = true, true
+				return o
+			}
 			o.ID, o.Exists, o.Owned = rec.ID, true, true
-			if r, ok := ix.byID[rec.ID]; ok {
+			if listed {
 				o.Views = ViewLabels(r)
 			}
 			return o

@@ -24,6 +24,9 @@ type ObservedRoom struct {
 	Exists bool
 	// Owned: the agent created it (recorded in the state file).
 	Owned bool
+	// Gone: the agent created it but a later complete room listing lacks it;
+	// its record is to be forgotten.
+	Gone bool
 	// Listed: its streams were read successfully; when false nothing in it
 	// may be deleted.
 	Listed bool

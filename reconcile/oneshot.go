@@ -62,11 +62,13 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 		return nil, nil, errors.Join(errs...)
 	}
 	snapAt := time.Now()
+	listStart := time.Now()
 	rooms, err := o.OWT.ListRooms(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list OWT rooms: %w", err)
 	}
 	ix := IndexRooms(rooms)
+	ix.ListedAt = listStart
 	pre := ComputeDesired(DesiredInputs{Policy: o.Policy, Sources: srcs})
 	names := map[string]bool{}
 	for n := range pre.Rooms {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -51,6 +52,8 @@ type Client struct {
 	cfg      Config
 	http     *resty.Client
 	maxCount int // bound of one streams request; MaxListCount outside tests
+	// lastCount is the size of the last complete stream list.
+	lastCount atomic.Int64
 }
 
 // NewClient returns a client for the SRS server described by cfg.
@@ -87,7 +90,9 @@ func (c *Client) Name() string { return c.cfg.Name }
 // doubles the count and asks again from 0, so the result never mixes two
 // moments (SRS orders by random id, so start/count paging is unstable).
 func (c *Client) Streams(ctx context.Context) ([]Stream, Identity, error) {
-	for count := c.cfg.PageSize; ; count *= 2 {
+	// Start above the last count seen, so a steady server needs one request.
+	first := max(c.cfg.PageSize, int(c.lastCount.Load())*5/4+10)
+	for count := first; ; count *= 2 {
 		if count > c.maxCount {
 			count = c.maxCount
 		}
@@ -100,6 +105,7 @@ func (c *Client) Streams(ctx context.Context) ([]Stream, Identity, error) {
 			if resp.Streams == nil {
 				resp.Streams = []Stream{}
 			}
+			c.lastCount.Store(int64(len(resp.Streams)))
 			return resp.Streams, resp.Identity(), nil
 		}
 		if count >= c.maxCount {
