@@ -118,6 +118,12 @@ func (a *Applier) log(r Result) {
 		attrs = append(attrs, "view", r.Op.View)
 	}
 	attrs = append(attrs, "reason", r.Op.Reason)
+	if r.Err != nil && r.Op.Kind == OpStartInput && r.Op.input != nil && r.Op.input.Hint && owtapi.IsAmbiguous(r.Err) {
+		// SRS has only just accepted the publish: OWT often cannot pull a
+		// stream in its first moments. Retried with backoff; not an alarm.
+		a.Log.Info("stream not pullable yet; retrying with backoff", append(attrs, "err", r.Err.Error())...)
+		return
+	}
 	if r.Err != nil {
 		a.Log.Warn("operation failed", append(attrs, "err", r.Err.Error())...)
 		return
