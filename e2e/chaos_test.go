@@ -23,9 +23,11 @@ type chaosScale struct {
 }
 
 // shortScale runs every scenario in well under a minute (`make test`).
-var shortScale = chaosScale{Streams: 20, Small: 12, Hostile: 500, RealHooks: 20, Flap: 2 * time.Second,
-	HoldDelay: 2 * time.Second, HoldStreams: 6, Interval: time.Second, BigInterval: time.Second,
-	FaultFor: 2 * time.Second, StormLatency: 20 * time.Millisecond}
+func shortScale() chaosScale {
+	return chaosScale{Streams: 20, Small: 12, Hostile: 500, RealHooks: 20, Flap: 2 * time.Second,
+		HoldDelay: 2 * time.Second, HoldStreams: 6, Interval: time.Second, BigInterval: time.Second,
+		FaultFor: 2 * time.Second, StormLatency: 20 * time.Millisecond}
+}
 
 // chaosTally adds up the scenarios' results for the summary line.
 type chaosTally struct {
@@ -121,6 +123,6 @@ func runChaos(t *testing.T, s chaosScale) *chaosTally {
 // TestChaosShort runs the fault suite at a small scale (see `make chaos`
 // for the full one).
 func TestChaosShort(t *testing.T) {
-	tally := runChaos(t, shortScale)
+	tally := runChaos(t, shortScale())
 	t.Log(tally.Summary())
 }
