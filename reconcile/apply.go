@@ -118,7 +118,7 @@ func (a *Applier) log(r Result) {
 		attrs = append(attrs, "view", r.Op.View)
 	}
 	attrs = append(attrs, "reason", r.Op.Reason)
-	if r.Err != nil && r.Op.Kind == OpStartInput && r.Op.input != nil && r.Op.input.Hint && owtapi.IsAmbiguous(r.Err) {
+	if notPullableYet(r) {
 		// SRS has only just accepted the publish: OWT often cannot pull a
 		// stream in its first moments. Retried with backoff; not an alarm.
 		a.Log.Info("stream not pullable yet; retrying with backoff", append(attrs, "err", r.Err.Error())...)
@@ -292,4 +292,10 @@ func newOpID() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// notPullableYet reports a start that failed because OWT could not pull a
+// stream SRS has only just accepted (known from its on_publish hook).
+func notPullableYet(r Result) bool {
+	return r.Err != nil && r.Op.Kind == OpStartInput && r.Op.input != nil && r.Op.input.Hint && owtapi.IsAmbiguous(r.Err)
 }

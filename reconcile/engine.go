@@ -727,7 +727,12 @@ func (e *Engine) process(ctx context.Context, name string) {
 		e.mu.Unlock()
 	}()
 	err := e.reconcileRoom(ctx, name)
+	var notYet *notYetError
 	switch {
+	case errors.As(err, &notYet):
+		d := e.queue.AddRateLimited(name)
+		e.log.Info("stream(s) not pullable yet; retrying with backoff", "room", name, "retry_in", d.Round(time.Millisecond))
+		e.cfg.Metrics.reconcile("retry", time.Since(start))
 	case err != nil:
 		d := e.queue.AddRateLimited(name)
 		e.log.Warn("room not reconciled; retrying with backoff", "room", name, "retry_in", d.Round(time.Millisecond), "err", err)
@@ -900,10 +905,14 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 		delete(e.cache, name)
 	}
 	var errs []error
+	notYet := 0
 	joined := map[StreamKey]bool{}
 	for _, r := range results {
 		if r.Err != nil {
 			errs = append(errs, r.Err)
+			if notPullableYet(r) {
+				notYet++
+			}
 		}
 		if r.Err == nil && r.Op.Kind == OpAddView {
 			joined[r.Op.key] = true
@@ -936,6 +945,9 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	}
 	if listErr != nil {
 		errs = append(errs, listErr)
+	}
+	if len(errs) > 0 && notYet == len(errs) {
+		return &notYetError{errors.Join(errs...)}
 	}
 	return errors.Join(errs...)
 }
@@ -1054,3 +1066,10 @@ func (e *Engine) serverFor(serverID string) string {
 	}
 	return ""
 }
+
+// notYetError is a room whose only failures are streams OWT cannot pull in
+// the first moments of their publish: retried, not reported as broken.
+type notYetError struct{ err error }
+
+func (e *notYetError) Error() string { return e.err.Error() }
+func (e *notYetError) Unwrap() error { return e.err }

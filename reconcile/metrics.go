@@ -43,7 +43,7 @@ func gaugeFunc(name, help string, f *atomic.Pointer[func() float64]) prometheus.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_reconciles_total",
-			Help: "Room reconciles by result (ok, error, requeued)."}, []string{"result"}),
+			Help: "Room reconciles by result (ok, retry: streams not pullable yet, error)."}, []string{"result"}),
 		ReconcileTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "srs_owt_proxy_reconcile_duration_seconds",
 			Help: "Time to reconcile one room.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		Retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "srs_owt_proxy_retries_total",
