@@ -78,7 +78,7 @@ func New(o Options) (*Agent, error) {
 		return nil, err
 	}
 	ec := reconcile.Config{Agent: cfg.Agent.ID, Servers: servers, OWT: RateLimit(owt, cfg.OWT.RateLimit), State: st, Policy: o.Policy,
-		Log: o.Log, Metrics: reconcile.NewMetrics(a.reg)}
+		Log: o.Log, Metrics: reconcile.NewMetrics(a.reg), PendingHold: cfg.OWT.PendingHold}
 	if o.EngineTweak != nil {
 		o.EngineTweak(&ec)
 	}

@@ -145,6 +145,10 @@ func newChaosRun(t *testing.T, scale chaosScale, interval, grace time.Duration) 
 	if allowed == string(yaml) {
 		t.Fatalf("agent.yaml has no hooks section to extend:\n%s", yaml)
 	}
+	// POSTs of unknown outcome (dropped connections) only happen in
+	// scenario 1, where the fake OWT decides each POST within its injected
+	// latency (tens of ms), not within real OWT's 90 s: hold them 2 s.
+	allowed = strings.Replace(allowed, "  service_key_env: OWT_SERVICE_KEY\n", "  service_key_env: OWT_SERVICE_KEY\n  pending_hold: 2s\n", 1)
 	if err := os.WriteFile(e.agentFile, []byte(allowed), 0o644); err != nil {
 		t.Fatal(err)
 	}

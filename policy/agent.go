@@ -21,6 +21,9 @@ const (
 	DefaultMetricsListen      = "127.0.0.1:9108"
 	DefaultOWTTimeout         = 10 * time.Second
 	DefaultStreamingInTimeout = 100 * time.Second
+	// DefaultPendingHold is how long a streaming-in POST of unknown outcome
+	// may still complete on OWT (its RPC timeout is 90 s).
+	DefaultPendingHold = 95 * time.Second
 	// DefaultOWTRateLimit caps requests per second to OWT.
 	DefaultOWTRateLimit = 1000
 )
@@ -92,7 +95,7 @@ type agentLoader struct {
 func (l *agentLoader) load(root *yaml.Node) *Agent {
 	w := l.w
 	a := &Agent{
-		OWT:   OWT{Timeout: DefaultOWTTimeout, StreamingInTimeout: DefaultStreamingInTimeout, RateLimit: DefaultOWTRateLimit},
+		OWT:   OWT{Timeout: DefaultOWTTimeout, StreamingInTimeout: DefaultStreamingInTimeout, RateLimit: DefaultOWTRateLimit, PendingHold: DefaultPendingHold},
 		Hooks: Hooks{Listen: DefaultHooksListen},
 		Agent: AgentSection{ID: DefaultAgentID, StateFile: l.path(DefaultStateFile), MetricsListen: DefaultMetricsListen},
 	}
@@ -271,7 +274,7 @@ func errProblem(err error) error {
 
 func (l *agentLoader) owt(n *yaml.Node, a *Agent) {
 	w := l.w
-	f, ok := w.mapping(n, "owt", "url", "service_id", "service_key_env", "service_key_file", "ca_file", "timeout", "streaming_in_timeout", "insecure_skip_verify", "rate_limit")
+	f, ok := w.mapping(n, "owt", "url", "service_id", "service_key_env", "service_key_file", "ca_file", "timeout", "streaming_in_timeout", "insecure_skip_verify", "rate_limit", "pending_hold")
 	if !ok {
 		l.owtNode = nil
 		return
@@ -304,6 +307,11 @@ func (l *agentLoader) owt(n *yaml.Node, a *Agent) {
 	}
 	if v, ok := f["insecure_skip_verify"]; ok {
 		a.OWT.InsecureSkipVerify, _ = w.boolean(v, "owt.insecure_skip_verify")
+	}
+	if v, ok := f["pending_hold"]; ok {
+		if d, ok := w.duration(v, "owt.pending_hold", time.Millisecond); ok {
+			a.OWT.PendingHold = d
+		}
 	}
 	if v, ok := f["rate_limit"]; ok {
 		if i, ok := w.integer(v, "owt.rate_limit", 0, 1_000_000); ok {

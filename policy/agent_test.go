@@ -37,6 +37,7 @@ owt:
   timeout: 5s
   streaming_in_timeout: 2m
   rate_limit: 250
+  pending_hold: 3m
   insecure_skip_verify: true
 hooks:
   listen: 127.0.0.1:8086
@@ -64,7 +65,7 @@ func TestLoadAgentFull(t *testing.T) {
 			{Name: "edge", API: "https://srs2.example:1985", Pull: "rtmp://10.0.0.2:1935"},
 		},
 		OWT: OWT{URL: "http://127.0.0.1:3000", ServiceID: "5f0000000000000000000001", ServiceKey: "the-service-key",
-			CAFile: filepath.Join(dir, "ca.pem"), InsecureSkipVerify: true, Timeout: 5 * time.Second, StreamingInTimeout: 2 * time.Minute, RateLimit: 250},
+			CAFile: filepath.Join(dir, "ca.pem"), InsecureSkipVerify: true, Timeout: 5 * time.Second, StreamingInTimeout: 2 * time.Minute, RateLimit: 250, PendingHold: 3 * time.Minute},
 		Hooks:  Hooks{Listen: "127.0.0.1:8086", Token: "hooktok", Allow: []string{"127.0.0.0/8", "10.0.0.5/32"}},
 		Agent:  AgentSection{ID: "proxy-1", StateFile: filepath.Join(dir, "state/agent.json"), MetricsListen: "127.0.0.1:9200"},
 		Policy: filepath.Join(dir, "policy.yaml"),

@@ -46,6 +46,11 @@ type OWT struct {
 	InsecureSkipVerify bool          `yaml:"insecure_skip_verify"`
 	Timeout            time.Duration `yaml:"-"` // timeout, default 10s
 	StreamingInTimeout time.Duration `yaml:"-"` // streaming_in_timeout, default 100s
+	// PendingHold (pending_hold): after a streaming-in POST whose outcome is
+	// unknown (timeout, dropped connection), how long OWT may still create
+	// the stream; the agent does not start it again meanwhile unless a
+	// listing shows it. Must exceed OWT's own processing limit (90 s).
+	PendingHold time.Duration `yaml:"-"`
 	// RateLimit caps requests per second to OWT (rate_limit; 0 = no cap).
 	RateLimit int `yaml:"-"`
 }

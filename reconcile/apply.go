@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
@@ -164,6 +165,11 @@ func (a *Applier) apply(ctx context.Context, op Op, obs *ObservedRoom, newIDs ma
 				a.Pending.Done(op.Room, in.Key)
 				return "failed", a.roomGone(obs, err)
 			}
+			if isDialError(err) {
+				// The request never left: nothing can have been created.
+				a.Pending.Done(op.Room, in.Key)
+				return "failed", fmt.Errorf("start streaming-in of %s in room %q: OWT not reachable: %w", in.Key, op.Room, err)
+			}
 			if owtapi.IsTimeout(err) || owtapi.IsTransport(err) || ctx.Err() != nil {
 				// OWT may still be pulling: re-list, never blindly retry.
 				a.Pending.Unknown(op.Room, in.Key, a.now().Add(a.PendingHold))
@@ -298,4 +304,10 @@ func newOpID() string {
 // stream SRS has only just accepted (known from its on_publish hook).
 func notPullableYet(r Result) bool {
 	return r.Err != nil && r.Op.Kind == OpStartInput && r.Op.input != nil && r.Op.input.Hint && owtapi.IsAmbiguous(r.Err)
+}
+
+// isDialError reports a failure to connect: the request was never sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -208,7 +208,7 @@ func oneShot(c *common, getenv func(string) string, log *slog.Logger) (*reconcil
 		return nil, err
 	}
 	return &reconcile.OneShot{Agent: cfg.Agent.ID, Servers: servers, OWT: owt, State: st, Policy: pol, Log: log,
-		PendingHold: 95 * time.Second}, nil
+		PendingHold: cfg.OWT.PendingHold}, nil
 }
 
 func cmdDiff(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
