@@ -11,6 +11,15 @@ import (
 	"time"
 )
 
+// TestMain lets the test binary serve the fakes when a test re-executes it
+// with serveFakesFlag, as the bench binary does.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == serveFakesFlag {
+		os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
 // tinyScale runs every scenario with about 20 streams.
 func tinyScale() scale {
 	return scale{Hooks: 20, HookRounds: 1, HookRooms: 2, ViewRepeats: 1,

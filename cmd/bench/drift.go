@@ -15,27 +15,40 @@ import (
 // has finished, so the repair waits a whole interval. A wipe at a random
 // phase is measured too and reported in the details.
 func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *report) error {
-	e, err := newEnv(envConfig{Interval: interval})
+	e, err := newEnv(ctx, envConfig{Interval: interval})
 	if err != nil {
 		return err
 	}
 	defer e.close()
 	perRoom := sc.DriftStreams / sc.DriftRooms
-	w := e.publishSilently("drift", sc.DriftRooms, perRoom)
+	w, err := e.publishSilently(ctx, "drift", sc.DriftRooms, perRoom)
+	if err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
 	if err := e.start(ctx, 2*time.Minute); err != nil {
 		return fmt.Errorf("drift: agent start: %w", err)
 	}
 	if _, err := e.converged(ctx, w, sc.DriftStreams, 2*time.Minute, 50*time.Millisecond); err != nil {
 		return fmt.Errorf("drift: building %d streams: %w", sc.DriftStreams, err)
 	}
-	e.setLatency(rt)
+	if err := e.setLatency(ctx, rt); err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
 	floor := interval + stormFloor(sc.DriftRooms, sc.DriftStreams, e.concurrency, rt)
 	limit := 20*floor + 30*time.Second
 
 	// Worst phase: wait for a periodic resync to start and finish, then wipe.
-	n0 := e.OWT.Counts()[owtfake.RouteListRooms]
+	a0, err := e.Fakes.activity(ctx)
+	if err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	n0 := a0.OWT[owtfake.RouteListRooms]
 	if _, err := waitFor(ctx, 3*interval, time.Millisecond, func() string {
-		if e.OWT.Counts()[owtfake.RouteListRooms] > n0 {
+		a, err := e.Fakes.activity(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		if a.OWT[owtfake.RouteListRooms] > n0 {
 			return ""
 		}
 		return "no periodic resync yet"
@@ -58,6 +71,10 @@ func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *
 	if err != nil {
 		return fmt.Errorf("drift (wipe at a random phase): %w", err)
 	}
+	st, err := e.Fakes.dump(ctx)
+	if err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
 	ratio := float64(worst) / float64(floor)
 	rep.add(figure{Key: "drift_repair_ratio", RT: rt.String(),
 		Floor:    fmt.Sprintf("interval %s + storm floor %s", interval, ms(floor-interval)),
@@ -66,7 +83,7 @@ func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *
 		"streams": sc.DriftStreams, "concurrency": e.concurrency, "floor_ms": msf(floor),
 		"worst_phase_ms": msf(worst), "worst_phase_ratio": ratio, "worst_phase_owt_calls": worstCalls,
 		"random_phase_ms": msf(random), "random_phase_ratio": float64(random) / float64(floor), "random_phase_owt_calls": randomCalls,
-		"duplicates": lab.Duplicates(e.OWT.Dump())})
+		"duplicates": lab.Duplicates(st)})
 	return nil
 }
 
@@ -78,10 +95,19 @@ func wipeAndRepair(ctx context.Context, e *env, w lab.Want, limit time.Duration)
 		streams += len(list)
 	}
 	start := time.Now()
-	e.OWT.Wipe()
-	e.OWT.ResetCounts()
+	if err := e.Fakes.wipe(ctx); err != nil {
+		return 0, nil, err
+	}
+	if err := e.Fakes.resetCounts(ctx); err != nil {
+		return 0, nil, err
+	}
 	if _, err := e.converged(ctx, w, streams, limit, 5*time.Millisecond); err != nil {
 		return 0, nil, err
 	}
-	return time.Since(start), e.OWT.Counts(), nil
+	took := time.Since(start)
+	a, err := e.Fakes.activity(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	return took, a.OWT, nil
 }

@@ -7,11 +7,8 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/agent"
@@ -19,7 +16,6 @@ import (
 	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
-	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi/srsfake"
 )
 
 // benchPolicy routes app "existing-*" into an existing room named after the
@@ -36,20 +32,15 @@ routes:
 // view is the one view every stream must join.
 const view = "common"
 
-// env is one in-process world: a fake OWT and a fake SRS served on
-// 127.0.0.1, and the real agent (hook server and engine) between them.
+// env is one world: a fake OWT and a fake SRS served on 127.0.0.1 by a
+// child process (so this process's CPU time and memory are the agent's),
+// and the real agent (hook server and engine) in this process.
 type env struct {
-	OWT    *owtfake.Server
-	SRS    *srsfake.Server
-	Agent  *agent.Agent
-	OWTURL string
-	SRSURL string
-	// srsReads counts requests to SRS's /api/ (the agent's reads).
-	srsReads    atomic.Int64
+	Fakes       *fakes
+	Agent       *agent.Agent
 	hookURL     string
 	concurrency int
 	rt          time.Duration // injected OWT round trip
-	servers     []*http.Server
 	dir         string
 	stop        context.CancelFunc
 	runDone     chan error
@@ -62,8 +53,9 @@ type envConfig struct {
 	Tweak       func(*reconcile.Config)
 }
 
-// newEnv serves the fakes and builds the agent; start runs it.
-func newEnv(c envConfig) (*env, error) {
+// newEnv starts the fakes' child process and builds the agent; start runs
+// it. close stops both, also when ctx ends first.
+func newEnv(ctx context.Context, c envConfig) (*env, error) {
 	if c.Concurrency == 0 {
 		c.Concurrency = 8
 	}
@@ -86,19 +78,7 @@ func newEnv(c envConfig) (*env, error) {
 		return nil, fmt.Errorf("hook listener on 127.0.0.1: %w", err)
 	}
 	e.hookURL = "http://" + hookLn.Addr().String() + "/api/v1/streams"
-	e.OWT = owtfake.New(owtfake.Options{Services: map[string]string{lab.ServiceID: lab.ServiceKey}, Seed: 1})
-	e.SRS = srsfake.New(srsfake.Options{HookURL: e.hookURL})
-	if e.OWTURL, err = e.serve(e.OWT); err != nil {
-		hookLn.Close()
-		return nil, err
-	}
-	srsHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			e.srsReads.Add(1)
-		}
-		e.SRS.ServeHTTP(w, r)
-	})
-	if e.SRSURL, err = e.serve(srsHandler); err != nil {
+	if e.Fakes, err = startFakes(ctx, e.hookURL); err != nil {
 		hookLn.Close()
 		return nil, err
 	}
@@ -108,7 +88,7 @@ func newEnv(c envConfig) (*env, error) {
 		hookLn.Close()
 		return nil, fmt.Errorf("write %s: %w", policyFile, err)
 	}
-	l := &lab.Lab{OWTURL: e.OWTURL, SRSURL: e.SRSURL}
+	l := &lab.Lab{OWTURL: e.Fakes.OWTURL, SRSURL: e.Fakes.SRSURL}
 	agentFile := filepath.Join(e.dir, "agent.yaml")
 	yaml := l.AgentYAML(hookLn.Addr().String(), "127.0.0.1:0", filepath.Join(e.dir, "state.json"), policyFile)
 	if err := os.WriteFile(agentFile, []byte(yaml), 0o600); err != nil {
@@ -145,17 +125,6 @@ func newEnv(c envConfig) (*env, error) {
 	return e, nil
 }
 
-func (e *env) serve(h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("listen on 127.0.0.1: %w", err)
-	}
-	s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	e.servers = append(e.servers, s)
-	go func() { _ = s.Serve(ln) }()
-	return "http://" + ln.Addr().String(), nil
-}
-
 // start runs the agent and waits until it is ready and idle.
 func (e *env) start(ctx context.Context, timeout time.Duration) error {
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -174,9 +143,12 @@ func (e *env) start(ctx context.Context, timeout time.Duration) error {
 }
 
 // setLatency sets the fake OWT's injected round trip.
-func (e *env) setLatency(d time.Duration) {
+func (e *env) setLatency(ctx context.Context, d time.Duration) error {
 	e.rt = d
-	e.OWT.SetLatency(d)
+	if err := e.Fakes.setLatency(ctx, d); err != nil {
+		return fmt.Errorf("set OWT latency to %s: %w", d, err)
+	}
+	return nil
 }
 
 // waitIdle waits until the engine is quiet: either idle (nothing queued,
@@ -195,9 +167,12 @@ func (e *env) waitIdle(ctx context.Context, timeout time.Duration) error {
 		} else if idleSince.IsZero() {
 			idleSince = now
 		}
-		c, s := e.OWT.Counts(), e.srsReads.Load()
-		if quietSince.IsZero() || !maps.Equal(c, last) || s != lastSRS {
-			last, lastSRS, quietSince = c, s, now
+		a, err := e.Fakes.activity(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		if quietSince.IsZero() || !maps.Equal(a.OWT, last) || a.SRSReads != lastSRS || a.InFlight > 0 {
+			last, lastSRS, quietSince = a.OWT, a.SRSReads, now
 		}
 		if (!idleSince.IsZero() && now.Sub(idleSince) >= 50*time.Millisecond) || now.Sub(quietSince) >= window {
 			return ""
@@ -207,19 +182,19 @@ func (e *env) waitIdle(ctx context.Context, timeout time.Duration) error {
 	return err
 }
 
-// close stops the agent, the servers and removes the temp dir.
+// close stops the agent, the fakes' child process and removes the temp dir.
 func (e *env) close() {
-	if e.OWT != nil {
-		e.OWT.SetLatency(0)
+	if e.Fakes != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = e.Fakes.setLatency(ctx, 0) // the agent's shutdown need not wait for slow answers
+		cancel()
 	}
 	if e.stop != nil {
 		e.stop()
 		<-e.runDone
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, s := range e.servers {
-		_ = s.Shutdown(ctx)
+	if e.Fakes != nil {
+		e.Fakes.close()
 	}
 	if e.dir != "" {
 		_ = os.RemoveAll(e.dir)
@@ -228,15 +203,11 @@ func (e *env) close() {
 
 // publishSilently makes streams live in SRS without hooks: rooms apps
 // "<prefix>-<r>" with streams "s<m>". It returns the expected OWT content.
-func (e *env) publishSilently(prefix string, rooms, perRoom int) lab.Want {
-	w := want(prefix, rooms, perRoom)
-	for r := 0; r < rooms; r++ {
-		app := fmt.Sprintf("%s-%d", prefix, r)
-		for m := 0; m < perRoom; m++ {
-			e.SRS.PublishSilently("", app, fmt.Sprintf("s%d", m), "")
-		}
+func (e *env) publishSilently(ctx context.Context, prefix string, rooms, perRoom int) (lab.Want, error) {
+	if err := e.Fakes.publishMany(ctx, prefix, rooms, perRoom, publishWorkers, true); err != nil {
+		return lab.Want{}, fmt.Errorf("publish %d streams silently: %w", rooms*perRoom, err)
 	}
-	return w
+	return want(prefix, rooms, perRoom), nil
 }
 
 // want is the OWT content for apps "<prefix>-<r>" with streams "s<m>".
@@ -258,10 +229,18 @@ func want(prefix string, rooms, perRoom int) lab.Want {
 // has answered at least minPatches view patches since the last ResetCounts.
 func (e *env) converged(ctx context.Context, w lab.Want, minPatches int, timeout, poll time.Duration) (time.Duration, error) {
 	return waitFor(ctx, timeout, poll, func() string {
-		if n := e.OWT.Counts()[owtfake.RoutePatchStream]; n < minPatches {
+		a, err := e.Fakes.activity(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		if n := a.OWT[owtfake.RoutePatchStream]; n < minPatches {
 			return fmt.Sprintf("%d of %d view patches made", n, minPatches)
 		}
-		return lab.Check(e.OWT.Dump(), w)
+		st, err := e.Fakes.dump(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		return lab.Check(st, w)
 	})
 }
 

@@ -34,7 +34,7 @@ type hookBody struct {
 // benchHooks measures the p99 of on_publish answers at sc.Hooks concurrent
 // hooks while OWT answers in rt, against a bare handler answering "0".
 func benchHooks(ctx context.Context, sc scale, rt time.Duration, rep *report) error {
-	e, err := newEnv(envConfig{})
+	e, err := newEnv(ctx, envConfig{})
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,9 @@ func benchHooks(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	if err := e.start(ctx, 30*time.Second); err != nil {
 		return fmt.Errorf("hooks: agent start: %w", err)
 	}
-	e.setLatency(rt)
+	if err := e.setLatency(ctx, rt); err != nil {
+		return fmt.Errorf("hooks: %w", err)
+	}
 
 	bareLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,7 +63,10 @@ func benchHooks(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: tr}
 
-	id := e.SRS.Identity()
+	id, err := e.Fakes.srsIdentity(ctx)
+	if err != nil {
+		return fmt.Errorf("hooks: SRS ids for the hook bodies: %w", err)
+	}
 	var agentLat, bareLat []time.Duration
 	// Round 0 warms both servers up and is not counted; rounds alternate
 	// agent and bare so both see the same machine noise.

@@ -3,8 +3,9 @@
 // DESIGN.md section 6 beside its floor and target, and writes the figures
 // as JSON to $BENCH_OUT (default bench-results.json).
 //
-// Everything runs in one process: the fakes, the agent (hook server and
-// engine) and the load. A missed target is printed as MISSED; the exit
+// The agent (hook server and engine) and the load run in this process; the
+// fakes run in a child process (this binary run with --serve-fakes), so
+// the CPU time and RSS this process reports are the agent's own. A missed target is printed as MISSED; the exit
 // status is non-zero only when the benchmark itself fails.
 package main
 
@@ -68,6 +69,9 @@ func main() {
 }
 
 func realMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == serveFakesFlag {
+		return serveFakes(args[1:], os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "scale every scenario down about 10x (smoke run)")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
@@ -22,7 +21,7 @@ func stormFloor(rooms, streams, concurrency int, rt time.Duration) time.Duration
 // benchStorm publishes sc.StormStreams streams into sc.StormRooms new rooms
 // at once, through on_publish, and times convergence.
 func benchStorm(ctx context.Context, sc scale, rt time.Duration, rep *report) error {
-	e, err := newEnv(envConfig{})
+	e, err := newEnv(ctx, envConfig{})
 	if err != nil {
 		return err
 	}
@@ -30,35 +29,21 @@ func benchStorm(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	if err := e.start(ctx, 30*time.Second); err != nil {
 		return fmt.Errorf("storm: agent start: %w", err)
 	}
-	e.setLatency(rt)
-	e.OWT.ResetCounts()
+	if err := e.setLatency(ctx, rt); err != nil {
+		return fmt.Errorf("storm: %w", err)
+	}
+	if err := e.Fakes.resetCounts(ctx); err != nil {
+		return fmt.Errorf("storm: %w", err)
+	}
 	perRoom := sc.StormStreams / sc.StormRooms
 	w := want("storm", sc.StormRooms, perRoom)
 	floor := stormFloor(sc.StormRooms, sc.StormStreams, e.concurrency, rt)
 
 	start := time.Now()
-	errs := make(chan error, sc.StormStreams)
-	sem := make(chan struct{}, 256)
-	var wg sync.WaitGroup
-	for r := 0; r < sc.StormRooms; r++ {
-		for m := 0; m < perRoom; m++ {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				if _, _, err := e.SRS.Publish(ctx, "", fmt.Sprintf("storm-%d", r), fmt.Sprintf("s%d", m), ""); err != nil {
-					errs <- err
-				}
-			}()
-		}
+	if err := e.Fakes.publishMany(ctx, "storm", sc.StormRooms, perRoom, 256, false); err != nil {
+		return fmt.Errorf("storm: %w", err)
 	}
-	wg.Wait()
 	published := time.Since(start)
-	close(errs)
-	if err := <-errs; err != nil {
-		return fmt.Errorf("storm: publish: %w", err)
-	}
 	if _, err := e.converged(ctx, w, sc.StormStreams, 20*floor+30*time.Second, 5*time.Millisecond); err != nil {
 		return fmt.Errorf("storm: %w", err)
 	}
@@ -68,10 +53,17 @@ func benchStorm(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	rep.add(figure{Key: "storm_ratio", RT: rt.String(),
 		Floor:    fmt.Sprintf("%d calls / %d x RT = %s", calls, e.concurrency, ms(floor)),
 		Measured: ms(took), Value: ratio, Target: "<= 1.5", Met: ratio <= 1.5})
-	st := e.OWT.Dump()
+	st, err := e.Fakes.dump(ctx)
+	if err != nil {
+		return fmt.Errorf("storm: %w", err)
+	}
+	a, err := e.Fakes.activity(ctx)
+	if err != nil {
+		return fmt.Errorf("storm: %w", err)
+	}
 	rep.detail("storm", map[string]any{"round_trip_ms": msf(rt), "rooms": sc.StormRooms, "streams": sc.StormStreams,
 		"concurrency": e.concurrency, "calls_needed": calls, "floor_ms": msf(floor), "converged_ms": msf(took),
-		"hooks_answered_ms": msf(published), "owt_calls": e.OWT.Counts(), "duplicates": lab.Duplicates(st)})
+		"hooks_answered_ms": msf(published), "owt_calls": a.OWT, "duplicates": lab.Duplicates(st)})
 	return nil
 }
 

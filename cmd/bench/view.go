@@ -4,34 +4,40 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
 )
 
 // benchView measures the time from on_publish to the stream being in view,
 // for a room the agent creates (floor 3 round trips) and for a room that
 // already exists (floor 2).
 func benchView(ctx context.Context, sc scale, rt time.Duration, rep *report) error {
-	e, err := newEnv(envConfig{})
+	e, err := newEnv(ctx, envConfig{})
 	if err != nil {
 		return err
 	}
 	defer e.close()
 	for i := 0; i < sc.ViewRepeats; i++ {
 		name := fmt.Sprintf("existing-%d", i)
-		e.OWT.CreateRoomDirect(lab.ServiceID, name, []string{view})
+		if err := e.Fakes.createRoom(ctx, name, []string{view}); err != nil {
+			return fmt.Errorf("publish-to-view: room %s: %w", name, err)
+		}
 	}
 	if err := e.start(ctx, 30*time.Second); err != nil {
 		return fmt.Errorf("publish-to-view: agent start: %w", err)
 	}
-	e.setLatency(rt)
+	if err := e.setLatency(ctx, rt); err != nil {
+		return fmt.Errorf("publish-to-view: %w", err)
+	}
 	measure := func(app string) (time.Duration, error) {
 		start := time.Now()
-		if _, _, err := e.SRS.Publish(ctx, "", app, "s", ""); err != nil {
+		if err := e.Fakes.publish(ctx, app, "s", false); err != nil {
 			return 0, fmt.Errorf("publish %s/s: %w", app, err)
 		}
-		if _, err := waitFor(ctx, 20*rt+5*time.Second, time.Millisecond, func() string {
-			if inView(e.OWT.Dump(), app, app+"/s") {
+		if _, err := waitFor(ctx, 20*rt+5*time.Second, 2*time.Millisecond, func() string {
+			st, err := e.Fakes.dump(ctx)
+			if err != nil {
+				return err.Error()
+			}
+			if inView(st, app, app+"/s") {
 				return ""
 			}
 			return app + "/s not in view yet"
