@@ -87,11 +87,11 @@ func (r *rateLimited) DeleteRoom(ctx context.Context, room string) error {
 	return r.next.DeleteRoom(ctx, room)
 }
 
-func (r *rateLimited) ListStreams(ctx context.Context, room string) ([]owtapi.Stream, error) {
+func (r *rateLimited) ListStreamsWithoutMedia(ctx context.Context, room string) ([]owtapi.Stream, error) {
 	if err := r.b.wait(ctx); err != nil {
 		return nil, err
 	}
-	return r.next.ListStreams(ctx, room)
+	return r.next.ListStreamsWithoutMedia(ctx, room)
 }
 
 func (r *rateLimited) GetStream(ctx context.Context, room, stream string) (owtapi.Stream, error) {

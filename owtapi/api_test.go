@@ -120,6 +120,19 @@ func TestMethods(t *testing.T) {
 			},
 		},
 		{
+			name:    "list streams without media",
+			respond: jsonResponder(200, "["+mixed+","+fwd+"]"),
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.ListStreamsWithoutMedia(ctx, rid) },
+			method:  "GET", path: "/v1/rooms/" + rid + "/streams",
+			check: func(t *testing.T, got any) {
+				ss := got.([]Stream)
+				if len(ss) != 2 || ss[0].ID != rid+"-common" || ss[0].Type != "mixed" || ss[0].Info.Label != "common" ||
+					ss[1].ID != "548386327382046400" || ss[1].Info.Type != "streaming" || ss[1].Media != nil {
+					t.Errorf("streams = %+v", ss)
+				}
+			},
+		},
+		{
 			name:    "list streams of an idle room",
 			respond: jsonResponder(200, "[]"),
 			call:    func(ctx context.Context, c *Client) (any, error) { return c.ListStreams(ctx, "r1") },

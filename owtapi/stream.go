@@ -98,3 +98,10 @@ type wireStream struct {
 func (w wireStream) stream() Stream {
 	return Stream{ID: string(w.ID), Type: w.Type, Info: w.Info, Media: w.Media}
 }
+
+// briefStream is a stream without its media member.
+type briefStream struct {
+	ID   flexID     `json:"id"`
+	Type string     `json:"type"`
+	Info StreamInfo `json:"info"`
+}

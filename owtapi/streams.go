@@ -33,6 +33,26 @@ func (c *Client) ListStreams(ctx context.Context, room string) ([]Stream, error)
 	return streams, nil
 }
 
+// ListStreamsWithoutMedia is ListStreams without the media member of each
+// stream (Media is nil): id, type and info are all a reconciler needs, and
+// media, with its long lists of optional formats, is most of the bytes.
+func (c *Client) ListStreamsWithoutMedia(ctx context.Context, room string) ([]Stream, error) {
+	r := request{name: "list_streams", op: "list streams", room: room, method: http.MethodGet, path: streamsPath(room)}
+	body, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	var wire []briefStream
+	if err := c.decode(r, body, &wire); err != nil {
+		return nil, err
+	}
+	streams := make([]Stream, len(wire))
+	for i, w := range wire {
+		streams[i] = Stream{ID: string(w.ID), Type: w.Type, Info: w.Info}
+	}
+	return streams, nil
+}
+
 // GetStream returns one stream; a missing one gives an error for which
 // IsStreamNotFound is true.
 func (c *Client) GetStream(ctx context.Context, room, stream string) (Stream, error) {

@@ -18,7 +18,7 @@ type OWT interface {
 	ListRooms(ctx context.Context) ([]owtapi.Room, error)
 	CreateRoom(ctx context.Context, name string, options map[string]any) (owtapi.Room, error)
 	DeleteRoom(ctx context.Context, room string) error
-	ListStreams(ctx context.Context, room string) ([]owtapi.Stream, error)
+	ListStreamsWithoutMedia(ctx context.Context, room string) ([]owtapi.Stream, error)
 	GetStream(ctx context.Context, room, stream string) (owtapi.Stream, error)
 	StartStreamingIn(ctx context.Context, room string, req owtapi.StreamingInRequest) (owtapi.Stream, error)
 	StopStreamingIn(ctx context.Context, room, stream string) error
@@ -234,7 +234,7 @@ func (a *Applier) apply(ctx context.Context, op Op, obs *ObservedRoom, newIDs ma
 			obs.Participants = len(ps)
 			return "skipped", nil
 		}
-		s, err := a.OWT.ListStreams(ctx, op.RoomID)
+		s, err := a.OWT.ListStreamsWithoutMedia(ctx, op.RoomID)
 		if err != nil && !owtapi.IsRoomNotFound(err) {
 			return "failed", fmt.Errorf("delete room %q: could not re-read its streams, not deleting on doubt: %w", op.Room, err)
 		}

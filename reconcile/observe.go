@@ -119,7 +119,7 @@ func ObserveRoom(ctx context.Context, c OWT, agent string, o *ObservedRoom, want
 	if !o.Exists {
 		return nil
 	}
-	streams, err := c.ListStreams(ctx, o.ID)
+	streams, err := c.ListStreamsWithoutMedia(ctx, o.ID)
 	if owtapi.IsRoomNotFound(err) {
 		o.Exists, o.ID, o.Inputs, o.Listed = false, "", nil, true
 		return nil

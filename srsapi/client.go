@@ -212,16 +212,25 @@ func (c *Client) get(ctx context.Context, path string, query map[string]string, 
 	if status != http.StatusOK {
 		return &Error{Server: c.cfg.Name, Call: call, Status: status, Err: errors.New(snippet(body))}
 	}
-	var env Envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return &Error{Server: c.cfg.Name, Call: call, Status: status,
-			Err: fmt.Errorf("answer is not SRS JSON (%v): %s", err, snippet(body))}
-	}
-	if env.Code != CodeOK {
-		return &Error{Server: c.cfg.Name, Call: call, Status: status, Code: env.Code, Err: errors.New("SRS answered an error code")}
+	// Every answer type embeds the envelope: one decode gives both (a list
+	// of 10,000 streams is ~10 MB of JSON; decoding it twice shows).
+	env, ok := out.(interface{ envelope() *Envelope })
+	if !ok {
+		env = &Envelope{}
+		if err := json.Unmarshal(body, env); err != nil {
+			return &Error{Server: c.cfg.Name, Call: call, Status: status,
+				Err: fmt.Errorf("answer is not SRS JSON (%v): %s", err, snippet(body))}
+		}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return &Error{Server: c.cfg.Name, Call: call, Status: status, Err: fmt.Errorf("decode answer: %w", err)}
+		var e Envelope
+		if json.Unmarshal(body, &e) == nil && e.Code != CodeOK {
+			return &Error{Server: c.cfg.Name, Call: call, Status: status, Code: e.Code, Err: errors.New("SRS answered an error code")}
+		}
+		return &Error{Server: c.cfg.Name, Call: call, Status: status, Err: fmt.Errorf("answer is not SRS JSON (%v): %s", err, snippet(body))}
+	}
+	if code := env.envelope().Code; code != CodeOK {
+		return &Error{Server: c.cfg.Name, Call: call, Status: status, Code: code, Err: errors.New("SRS answered an error code")}
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ type Envelope struct {
 	PID     string `json:"pid"`
 }
 
+func (e *Envelope) envelope() *Envelope { return e }
+
 // Identity returns the server, service and process ids of the envelope.
 func (e Envelope) Identity() Identity {
 	return Identity{ServerID: e.Server, ServiceID: e.Service, PID: e.PID}
