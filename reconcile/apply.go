@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
@@ -46,6 +47,8 @@ type Applier struct {
 	// PendingHold is how long a streaming-in POST of unknown outcome may
 	// still complete on OWT (its RPC timeout is 90 s).
 	PendingHold time.Duration
+	// Slots, if set, bounds the OWT calls in flight across every room.
+	Slots chan struct{}
 	// Observe, if set, is told about every applied op.
 	Observe func(r Result)
 	Now     func() time.Time
@@ -61,47 +64,127 @@ func (a *Applier) now() time.Time {
 // errRoomGone stops a room's plan when OWT says the room no longer exists.
 var errRoomGone = errors.New("room is gone from OWT")
 
-// ApplyRoom applies the ready ops of plan in order and returns their
-// results. obs is updated to what OWT has after each op. It stops at the
-// first op whose failure makes the rest meaningless (room creation, room gone).
+// roomRun is the state of one room's plan while it is applied: the
+// observed room and the ids of inputs started so far, shared by the
+// goroutines that apply independent streams' operations.
+type roomRun struct {
+	mu     sync.Mutex
+	obs    *ObservedRoom
+	newIDs map[StreamKey]string
+	gone   bool
+	out    []Result
+}
+
+// with runs f on the observed room under the run's lock.
+func (rr *roomRun) with(f func(o *ObservedRoom)) {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	f(rr.obs)
+}
+
+// ApplyRoom applies the ready ops of plan and returns their results; obs
+// is updated to what OWT has after each op. The phases keep the plan's
+// dependency order: the room is created first; then each stream's chain
+// (start, then its views) runs, chains of different streams in parallel;
+// then the stops, in parallel; the room is deleted last. Every OWT call
+// takes one of Slots, shared with the other rooms. A failed room creation,
+// or OWT saying the room is gone, ends the plan.
 func (a *Applier) ApplyRoom(ctx context.Context, plan *RoomPlan, obs *ObservedRoom) []Result {
-	var out []Result
-	newIDs := map[StreamKey]string{}
-	skipKey := map[StreamKey]bool{}
+	rr := &roomRun{obs: obs, newIDs: map[StreamKey]string{}}
+	var creates, stops, deletes []Op
+	var chainKeys []StreamKey
+	chains := map[StreamKey][]Op{}
 	for _, op := range plan.Ops {
 		if op.Held != "" {
 			continue
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		if op.RoomID == "" {
-			op.RoomID = obs.ID
-		}
-		if op.StreamID == "" && op.Kind == OpAddView {
-			op.StreamID = newIDs[op.key]
-		}
-		if skipKey[op.key] && op.Kind == OpAddView {
-			continue
-		}
-		start := a.now()
-		outcome, err := a.apply(ctx, op, obs, newIDs)
-		r := Result{Op: op, Outcome: outcome, Err: err, Duration: a.now().Sub(start)}
-		a.log(r)
-		if a.Observe != nil {
-			a.Observe(r)
-		}
-		out = append(out, r)
-		if err != nil {
-			if op.Kind == OpStartInput {
-				skipKey[op.key] = true
+		switch op.Kind {
+		case OpCreateRoom:
+			creates = append(creates, op)
+		case OpStopInput:
+			stops = append(stops, op)
+		case OpDeleteRoom:
+			deletes = append(deletes, op)
+		default:
+			if _, ok := chains[op.key]; !ok {
+				chainKeys = append(chainKeys, op.key)
 			}
-			if op.Kind == OpCreateRoom || errors.Is(err, errRoomGone) {
-				break
-			}
+			chains[op.key] = append(chains[op.key], op)
 		}
 	}
-	return out
+	for _, op := range creates {
+		if !a.run(ctx, rr, op) {
+			return rr.out
+		}
+	}
+	a.parallel(len(chainKeys), func(i int) {
+		for _, op := range chains[chainKeys[i]] {
+			if !a.run(ctx, rr, op) {
+				return
+			}
+		}
+	})
+	a.parallel(len(stops), func(i int) { a.run(ctx, rr, stops[i]) })
+	for _, op := range deletes {
+		a.run(ctx, rr, op)
+	}
+	return rr.out
+}
+
+// parallel runs f(0..n-1) concurrently and waits; one call runs inline.
+func (a *Applier) parallel(n int, f func(i int)) {
+	if n == 1 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// run applies one op and records its result. It reports whether the ops
+// that depend on it (the rest of its chain) may go on.
+func (a *Applier) run(ctx context.Context, rr *roomRun, op Op) bool {
+	rr.mu.Lock()
+	if rr.gone || ctx.Err() != nil {
+		rr.mu.Unlock()
+		return false
+	}
+	if op.RoomID == "" {
+		op.RoomID = rr.obs.ID
+	}
+	if op.StreamID == "" && op.Kind == OpAddView {
+		op.StreamID = rr.newIDs[op.key]
+	}
+	rr.mu.Unlock()
+	if a.Slots != nil {
+		select {
+		case a.Slots <- struct{}{}:
+			defer func() { <-a.Slots }()
+		case <-ctx.Done():
+			return false
+		}
+	}
+	start := a.now()
+	outcome, err := a.apply(ctx, op, rr)
+	r := Result{Op: op, Outcome: outcome, Err: err, Duration: a.now().Sub(start)}
+	a.log(r)
+	if a.Observe != nil {
+		a.Observe(r)
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	rr.out = append(rr.out, r)
+	if errors.Is(err, errRoomGone) {
+		rr.gone = true
+	}
+	return err == nil || (op.Kind != OpCreateRoom && op.Kind != OpStartInput && !rr.gone)
 }
 
 func (a *Applier) log(r Result) {
@@ -132,16 +215,18 @@ func (a *Applier) log(r Result) {
 	a.Log.Info("operation applied", attrs...)
 }
 
-func (a *Applier) apply(ctx context.Context, op Op, obs *ObservedRoom, newIDs map[StreamKey]string) (string, error) {
+func (a *Applier) apply(ctx context.Context, op Op, rr *roomRun) (string, error) {
 	switch op.Kind {
 	case OpCreateRoom:
 		room, err := a.OWT.CreateRoom(ctx, op.Room, op.options)
 		if err != nil {
 			return "failed", fmt.Errorf("create room %q: %w", op.Room, err)
 		}
-		obs.ID, obs.Exists, obs.Owned, obs.Listed = room.ID, true, true, true
-		obs.Views = ViewLabels(room)
-		obs.Participants = 0
+		rr.with(func(obs *ObservedRoom) {
+			obs.ID, obs.Exists, obs.Owned, obs.Listed = room.ID, true, true, true
+			obs.Views = ViewLabels(room)
+			obs.Participants = 0
+		})
 		if a.State != nil {
 			a.State.SetRoom(op.Room, room.ID, a.now())
 			if err := a.State.Save(); err != nil && a.Log != nil {
@@ -163,7 +248,7 @@ func (a *Applier) apply(ctx context.Context, op Op, obs *ObservedRoom, newIDs ma
 		if err != nil {
 			if owtapi.IsRoomNotFound(err) {
 				a.Pending.Done(op.Room, in.Key)
-				return "failed", a.roomGone(obs, err)
+				return "failed", a.roomGone(rr, err)
 			}
 			if isDialError(err) {
 				// The request never left: nothing can have been created.
@@ -173,15 +258,17 @@ func (a *Applier) apply(ctx context.Context, op Op, obs *ObservedRoom, newIDs ma
 			if owtapi.IsTimeout(err) || owtapi.IsTransport(err) || ctx.Err() != nil {
 				// OWT may still be pulling: re-list, never blindly retry.
 				a.Pending.Unknown(op.Room, in.Key, a.now().Add(a.PendingHold))
-				obs.Listed = false
+				rr.with(func(obs *ObservedRoom) { obs.Listed = false })
 				return "failed", fmt.Errorf("start streaming-in of %s in room %q: outcome unknown, will re-list before retrying: %w", in.Key, op.Room, err)
 			}
 			a.Pending.Done(op.Room, in.Key)
 			return "failed", fmt.Errorf("start streaming-in of %s in room %q from %s: %w (OWT could not pull it: check that OWT reaches SRS at that URL and that the stream is live)", in.Key, op.Room, in.URL, err)
 		}
 		a.Pending.Done(op.Room, in.Key)
-		newIDs[in.Key] = s.ID
-		obs.Inputs = append(obs.Inputs, Input{ID: s.ID, Key: in.Key, InViews: append([]string(nil), s.Info.InViews...), URL: in.URL, Param: in.Param, Op: opID})
+		rr.with(func(obs *ObservedRoom) {
+			rr.newIDs[in.Key] = s.ID
+			obs.Inputs = append(obs.Inputs, Input{ID: s.ID, Key: in.Key, InViews: append([]string(nil), s.Info.InViews...), URL: in.URL, Param: in.Param, Op: opID})
+		})
 		return "ok", nil
 
 	case OpAddView, OpRemoveView:
@@ -197,32 +284,34 @@ func (a *Applier) apply(ctx context.Context, op Op, obs *ObservedRoom, newIDs ma
 		}
 		if err != nil {
 			if owtapi.IsRoomNotFound(err) {
-				return "failed", a.roomGone(obs, err)
+				return "failed", a.roomGone(rr, err)
 			}
 			if gone := a.confirmGone(ctx, op, err); gone {
-				removeInput(obs, op.StreamID)
+				rr.with(func(obs *ObservedRoom) { removeInput(obs, op.StreamID) })
 				return "gone", fmt.Errorf("%s %s in room %q: streaming-in %s is gone from OWT; it will be started again", op.Kind, op.Stream, op.Room, op.StreamID)
 			}
-			obs.Listed = false
+			rr.with(func(obs *ObservedRoom) { obs.Listed = false })
 			return "failed", fmt.Errorf("%s %s (%s) view %q in room %q: %w", op.Kind, op.Stream, op.StreamID, op.View, op.Room, err)
 		}
-		if in := obs.input(op.StreamID); in != nil {
-			in.InViews = append([]string(nil), s.Info.InViews...)
-		}
+		rr.with(func(obs *ObservedRoom) {
+			if in := obs.input(op.StreamID); in != nil {
+				in.InViews = append([]string(nil), s.Info.InViews...)
+			}
+		})
 		return "ok", nil
 
 	case OpStopInput:
 		err := a.OWT.StopStreamingIn(ctx, op.RoomID, op.StreamID)
 		if err != nil {
 			if owtapi.IsRoomNotFound(err) {
-				return "failed", a.roomGone(obs, err)
+				return "failed", a.roomGone(rr, err)
 			}
 			if !a.confirmGone(ctx, op, err) {
-				obs.Listed = false
+				rr.with(func(obs *ObservedRoom) { obs.Listed = false })
 				return "failed", fmt.Errorf("stop streaming-in %s (%s) in room %q: %w", op.Stream, op.StreamID, op.Room, err)
 			}
 		}
-		removeInput(obs, op.StreamID)
+		rr.with(func(obs *ObservedRoom) { removeInput(obs, op.StreamID) })
 		return "ok", nil
 
 	case OpDeleteRoom:
@@ -231,7 +320,7 @@ func (a *Applier) apply(ctx context.Context, op Op, obs *ObservedRoom, newIDs ma
 			return "failed", fmt.Errorf("delete room %q: could not read participants: %w", op.Room, err)
 		}
 		if len(ps) > 0 {
-			obs.Participants = len(ps)
+			rr.with(func(obs *ObservedRoom) { obs.Participants = len(ps) })
 			return "skipped", nil
 		}
 		s, err := a.OWT.ListStreamsWithoutMedia(ctx, op.RoomID)
@@ -239,13 +328,13 @@ func (a *Applier) apply(ctx context.Context, op Op, obs *ObservedRoom, newIDs ma
 			return "failed", fmt.Errorf("delete room %q: could not re-read its streams, not deleting on doubt: %w", op.Room, err)
 		}
 		if inputs, foreign := ObserveStreams(a.Agent, s); foreign > 0 || len(inputs) > 0 {
-			obs.Foreign, obs.Inputs = foreign, inputs
+			rr.with(func(obs *ObservedRoom) { obs.Foreign, obs.Inputs = foreign, inputs })
 			return "skipped", nil
 		}
 		if err := a.OWT.DeleteRoom(ctx, op.RoomID); err != nil && !owtapi.IsRoomNotFound(err) {
 			return "failed", fmt.Errorf("delete room %q (%s): %w", op.Room, op.RoomID, err)
 		}
-		obs.Exists, obs.ID, obs.Inputs = false, "", nil
+		rr.with(func(obs *ObservedRoom) { obs.Exists, obs.ID, obs.Inputs = false, "", nil })
 		if a.State != nil {
 			a.State.ForgetRoom(op.Room)
 			if err := a.State.Save(); err != nil && a.Log != nil {
@@ -268,10 +357,14 @@ func (a *Applier) confirmGone(ctx context.Context, op Op, err error) bool {
 	return owtapi.IsStreamNotFound(gerr)
 }
 
-func (a *Applier) roomGone(obs *ObservedRoom, err error) error {
-	obs.Exists, obs.ID, obs.Inputs, obs.Listed = false, "", nil, false
-	if obs.Owned && a.State != nil {
-		a.State.ForgetRoom(obs.Name)
+func (a *Applier) roomGone(rr *roomRun, err error) error {
+	owned, name := false, ""
+	rr.with(func(obs *ObservedRoom) {
+		obs.Exists, obs.ID, obs.Inputs, obs.Listed = false, "", nil, false
+		owned, name = obs.Owned, obs.Name
+	})
+	if owned && a.State != nil {
+		a.State.ForgetRoom(name)
 		_ = a.State.Save()
 	}
 	return fmt.Errorf("%w: %v", errRoomGone, err)

@@ -121,8 +121,14 @@ func NewEngine(cfg Config) *Engine {
 		waitSRS: map[string]bool{}, backlogRooms: map[string]bool{}, primed: make(chan struct{}), desired: &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}},
 		resyncCh: make(chan struct{}, 1), refreshCh: make(chan struct{}, 1)}
 	e.policy.Store(cfg.Policy)
+	slots := 8
+	if cfg.Policy != nil && cfg.Policy.Reconcile.Concurrency > 0 {
+		slots = cfg.Policy.Reconcile.Concurrency
+	}
+	// reconcile.concurrency bounds both the rooms worked on at once and the
+	// OWT operations in flight across them.
 	e.applier = &Applier{OWT: cfg.OWT, Agent: cfg.Agent, State: cfg.State, Pending: e.pending, Log: cfg.Log,
-		PendingHold: cfg.PendingHold, Observe: cfg.Metrics.observeOp}
+		PendingHold: cfg.PendingHold, Observe: cfg.Metrics.observeOp, Slots: make(chan struct{}, slots)}
 	cfg.Metrics.setFuncs(func() float64 { return float64(e.queue.Len()) }, e.ownedStreams, func() float64 {
 		if cfg.State == nil {
 			return 0

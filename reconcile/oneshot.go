@@ -202,7 +202,8 @@ func (o *OneShot) Apply(ctx context.Context, plan *Plan, ob *Observation) ([]Res
 			}
 		}
 	}
-	a := &Applier{OWT: o.OWT, Agent: o.Agent, State: o.State, Pending: NewPending(), Log: o.Log, PendingHold: o.PendingHold}
+	a := &Applier{OWT: o.OWT, Agent: o.Agent, State: o.State, Pending: NewPending(), Log: o.Log, PendingHold: o.PendingHold,
+		Slots: make(chan struct{}, o.workers())}
 	var mu sync.Mutex
 	var all []Result
 	byRoom := map[string]*RoomPlan{}
