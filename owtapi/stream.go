@@ -99,9 +99,22 @@ func (w wireStream) stream() Stream {
 	return Stream{ID: string(w.ID), Type: w.Type, Info: w.Info, Media: w.Media}
 }
 
-// briefStream is a stream without its media member.
+// briefStream is a stream without its media member, attributes kept raw.
 type briefStream struct {
-	ID   flexID     `json:"id"`
-	Type string     `json:"type"`
-	Info StreamInfo `json:"info"`
+	ID   flexID `json:"id"`
+	Type string `json:"type"`
+	Info struct {
+		Owner       string          `json:"owner"`
+		Type        string          `json:"type"`
+		InViews     []string        `json:"inViews"`
+		Attributes  json.RawMessage `json:"attributes"`
+		Label       string          `json:"label"`
+		ActiveInput string          `json:"activeInput"`
+	} `json:"info"`
+}
+
+func (b briefStream) stream() Stream {
+	i := b.Info
+	return Stream{ID: string(b.ID), Type: b.Type, Info: StreamInfo{Owner: i.Owner, Type: i.Type, InViews: i.InViews,
+		RawAttributes: i.Attributes, Label: i.Label, ActiveInput: i.ActiveInput}}
 }

@@ -34,8 +34,10 @@ func (c *Client) ListStreams(ctx context.Context, room string) ([]Stream, error)
 }
 
 // ListStreamsWithoutMedia is ListStreams without the media member of each
-// stream (Media is nil): id, type and info are all a reconciler needs, and
-// media, with its long lists of optional formats, is most of the bytes.
+// stream (Media is nil) and with the attributes left undecoded in
+// Info.RawAttributes (Info.Attributes is nil): id, type and info are all a
+// reconciler needs, and media, with its long lists of optional formats, is
+// most of the bytes.
 func (c *Client) ListStreamsWithoutMedia(ctx context.Context, room string) ([]Stream, error) {
 	r := request{name: "list_streams", op: "list streams", room: room, method: http.MethodGet, path: streamsPath(room)}
 	body, err := c.do(ctx, r)
@@ -48,7 +50,7 @@ func (c *Client) ListStreamsWithoutMedia(ctx context.Context, room string) ([]St
 	}
 	streams := make([]Stream, len(wire))
 	for i, w := range wire {
-		streams[i] = Stream{ID: string(w.ID), Type: w.Type, Info: w.Info}
+		streams[i] = w.stream()
 	}
 	return streams, nil
 }

@@ -30,12 +30,16 @@ type Stream struct {
 // StreamInfo is the info member of a stream. Forward streams use Owner, Type,
 // InViews and Attributes; mixed streams use Label.
 type StreamInfo struct {
-	Owner       string         `json:"owner,omitempty"`
-	Type        string         `json:"type,omitempty"` // "streaming", "webrtc", ...
-	InViews     []string       `json:"inViews,omitempty"`
-	Attributes  map[string]any `json:"attributes,omitempty"`
-	Label       string         `json:"label,omitempty"`
-	ActiveInput string         `json:"activeInput,omitempty"`
+	Owner      string         `json:"owner,omitempty"`
+	Type       string         `json:"type,omitempty"` // "streaming", "webrtc", ...
+	InViews    []string       `json:"inViews,omitempty"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	// RawAttributes holds the attributes undecoded instead of Attributes in
+	// the results of ListStreamsWithoutMedia, for callers that decode them
+	// into their own type (far cheaper than a map per stream).
+	RawAttributes json.RawMessage `json:"-"`
+	Label         string          `json:"label,omitempty"`
+	ActiveInput   string          `json:"activeInput,omitempty"`
 }
 
 // StreamingInRequest is the body of POST /v1/rooms/{room}/streaming-ins.

@@ -43,7 +43,10 @@ func (f *recordingOWT) CreateRoom(_ context.Context, name string, _ map[string]a
 	defer f.enter("create " + name)()
 	return owtapi.Room{ID: "room-id", Name: name, Views: []owtapi.View{{Label: "common"}}}, nil
 }
-func (f *recordingOWT) DeleteRoom(context.Context, string) error { defer f.enter("delete_room")(); return nil }
+func (f *recordingOWT) DeleteRoom(context.Context, string) error {
+	defer f.enter("delete_room")()
+	return nil
+}
 func (f *recordingOWT) ListStreamsWithoutMedia(context.Context, string) ([]owtapi.Stream, error) {
 	return nil, nil
 }

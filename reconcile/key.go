@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -72,4 +73,32 @@ func ParseAttributes(attrs map[string]any) (Ownership, bool) {
 		return Ownership{}, false
 	}
 	return Ownership{Agent: str(attrAgent), Key: key, Param: str(attrParam), URL: str(attrURL), Op: str(attrOp)}, true
+}
+
+// ownAttributes is the agent's block of a streaming-in's attributes.
+type ownAttributes struct {
+	Root *struct {
+		Agent  string `json:"agent"`
+		Stream string `json:"stream"`
+		Param  string `json:"param"`
+		URL    string `json:"url"`
+		Op     string `json:"op"`
+	} `json:"srs-owt-proxy"`
+}
+
+// ParseRawAttributes is ParseAttributes on undecoded attributes; it decodes
+// only the agent's own block, into a struct.
+func ParseRawAttributes(raw []byte) (Ownership, bool) {
+	if len(raw) == 0 {
+		return Ownership{}, false
+	}
+	var v ownAttributes
+	if json.Unmarshal(raw, &v) != nil || v.Root == nil || v.Root.Agent == "" {
+		return Ownership{}, false
+	}
+	key, err := ParseStreamKey(v.Root.Stream)
+	if err != nil {
+		return Ownership{}, false
+	}
+	return Ownership{Agent: v.Root.Agent, Key: key, Param: v.Root.Param, URL: v.Root.URL, Op: v.Root.Op}, true
 }

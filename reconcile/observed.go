@@ -46,6 +46,9 @@ func ObserveStreams(agent string, streams []owtapi.Stream) (inputs []Input, fore
 			continue
 		}
 		own, ok := ParseAttributes(s.Info.Attributes)
+		if s.Info.RawAttributes != nil {
+			own, ok = ParseRawAttributes(s.Info.RawAttributes)
+		}
 		if !ok || own.Agent != agent {
 			foreign++
 			continue
