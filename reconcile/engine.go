@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
 )
@@ -230,8 +231,11 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 func (e *Engine) loop(ctx context.Context) {
+	// The period runs from the start of each resync, like a ticker: the
+	// time a resync takes does not stretch the interval.
+	start := time.Now()
 	e.resync(ctx)
-	timer := time.NewTimer(e.nextInterval())
+	timer := time.NewTimer(time.Until(start.Add(e.nextInterval())))
 	defer timer.Stop()
 	refresh := time.NewTimer(time.Hour)
 	refresh.Stop()
@@ -248,9 +252,11 @@ func (e *Engine) loop(ctx context.Context) {
 				timer.Reset(e.nextInterval() / 4)
 				continue
 			}
+			start := time.Now()
 			e.resync(ctx)
-			timer.Reset(e.nextInterval())
+			timer.Reset(time.Until(start.Add(e.nextInterval())))
 		case <-e.resyncCh:
+			start := time.Now()
 			e.resync(ctx)
 			if !timer.Stop() {
 				select {
@@ -258,7 +264,7 @@ func (e *Engine) loop(ctx context.Context) {
 				default:
 				}
 			}
-			timer.Reset(e.nextInterval())
+			timer.Reset(time.Until(start.Add(e.nextInterval())))
 		case <-e.refreshCh:
 			refresh.Reset(time.Until(time.Unix(0, e.refreshAt.Load())))
 		case <-refresh.C:
@@ -449,9 +455,18 @@ func (e *Engine) recomputeLocked() {
 // room that is desired, owned or listed, each to be re-listed.
 func (e *Engine) resync(ctx context.Context) {
 	start := time.Now()
-	e.readSRS(ctx)
+	// SRS and OWT are read at the same time: a resync's latency is the
+	// slower of the two, not their sum.
 	listStart := time.Now()
-	rooms, err := e.cfg.OWT.ListRooms(ctx)
+	var rooms []owtapi.Room
+	var err error
+	listed := make(chan struct{})
+	go func() {
+		defer close(listed)
+		rooms, err = e.cfg.OWT.ListRooms(ctx)
+	}()
+	e.readSRS(ctx)
+	<-listed
 	e.mu.Lock()
 	if err != nil {
 		e.roomsOK, e.roomsErr = false, err

@@ -42,16 +42,19 @@ func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
-	n0 := a0.OWT[owtfake.RouteListRooms]
+	// The resync has finished once it listed the room pages and then every
+	// room's streams; the wipe must come after that, or the resync's own
+	// room listings would find it at once.
+	n0, s0 := a0.OWT[owtfake.RouteListRooms], a0.OWT[owtfake.RouteListStreams]
 	if _, err := waitFor(ctx, 3*interval, time.Millisecond, func() string {
 		a, err := e.Fakes.activity(ctx)
 		if err != nil {
 			return err.Error()
 		}
-		if a.OWT[owtfake.RouteListRooms] > n0 {
+		if a.OWT[owtfake.RouteListRooms] > n0 && a.OWT[owtfake.RouteListStreams] >= s0+sc.DriftRooms {
 			return ""
 		}
-		return "no periodic resync yet"
+		return "no complete periodic resync yet"
 	}); err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
