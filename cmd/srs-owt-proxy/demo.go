@@ -53,14 +53,13 @@ routes:
 
 // demoLog prints the agent's operations and warnings for a human.
 type demoLog struct {
-	mu    *sync.Mutex
-	w     io.Writer
+	w     io.Writer // a syncWriter
 	attrs []slog.Attr
 }
 
 func (h *demoLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
 func (h *demoLog) WithAttrs(a []slog.Attr) slog.Handler {
-	return &demoLog{mu: h.mu, w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), a...)}
+	return &demoLog{w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), a...)}
 }
 func (h *demoLog) WithGroup(string) slog.Handler { return h }
 func (h *demoLog) Handle(_ context.Context, r slog.Record) error {
@@ -88,9 +87,7 @@ func (h *demoLog) Handle(_ context.Context, r slog.Record) error {
 	default:
 		return nil
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := fmt.Fprintln(h.w, line)
+	_, err := io.WriteString(h.w, line+"\n")
 	return err
 }
 
@@ -107,7 +104,20 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func demo(out io.Writer, stepTimeout time.Duration) error {
+// syncWriter serialises the demo's own lines and the agent's log lines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+func demo(w io.Writer, stepTimeout time.Duration) error {
+	out := &syncWriter{w: w}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir, err := os.MkdirTemp("", "srs-owt-proxy-demo-")
@@ -146,7 +156,7 @@ func demo(out io.Writer, stepTimeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(&demoLog{mu: &sync.Mutex{}, w: out})
+	log := slog.New(&demoLog{w: out})
 	a, err := agent.New(agent.Options{Config: cfg, Policy: pol, PolicyFile: policyFile, Log: log, Getenv: getenv,
 		HookListener: hookLn, ShutdownTimeout: 10 * time.Second})
 	if err != nil {
