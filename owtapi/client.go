@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-resty/resty/v2"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/bodylimit"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -96,7 +98,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	hc := &http.Client{
-		Transport: rt,
+		Transport: bodylimit.Wrap(rt, maxResponseBody),
 		// OWT never redirects; a redirect means a wrong URL and must not
 		// be followed with our signed header.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -105,7 +107,6 @@ func New(cfg Config) (*Client, error) {
 		SetRetryCount(0).
 		SetLogger(discardLogger{}).
 		SetDisableWarn(true).
-		SetResponseBodyLimit(maxResponseBody).
 		SetHeader("User-Agent", "srs-owt-proxy")
 	return &Client{cfg: cfg, rc: rc, base: base, server: server}, nil
 }

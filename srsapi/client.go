@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-resty/resty/v2"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/bodylimit"
 )
 
 // Defaults of Config.
@@ -71,11 +73,14 @@ func NewClient(cfg Config) *Client {
 		SetBaseURL(cfg.BaseURL).
 		SetDisableWarn(true).
 		SetLogger(discardLogger{}).
-		SetResponseBodyLimit(maxResponseBytes).
 		SetHeader("Accept", "application/json")
-	if cfg.Transport != nil {
-		rc.SetTransport(cfg.Transport)
+	tr := cfg.Transport
+	if tr == nil {
+		tr = http.DefaultTransport.(*http.Transport).Clone()
 	}
+	// The size limit lives in the transport: resty's own reads 512 bytes at
+	// a time, which shows on a 10,000-stream list.
+	rc.SetTransport(bodylimit.Wrap(tr, maxResponseBytes))
 	if cfg.Username != "" || cfg.Password != "" {
 		rc.SetBasicAuth(cfg.Username, cfg.Password)
 	}

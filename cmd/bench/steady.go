@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,10 +53,6 @@ func benchSteady(ctx context.Context, sc scale, heapProfile, cpuProfile string, 
 	}
 	built := time.Since(buildStart)
 
-	if err := e.Fakes.resetCounts(ctx); err != nil {
-		return fmt.Errorf("steady: %w", err)
-	}
-	runtime.GC()
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -66,38 +63,35 @@ func benchSteady(ctx context.Context, sc scale, heapProfile, cpuProfile string, 
 			return fmt.Errorf("resync cpu profile (is --cpuprofile also set?): %w", err)
 		}
 	}
-	cpu0 := cpuTime()
-	start := time.Now()
-	e.Agent.Engine().Resync()
-	// Done when the room list was read and no agent call has reached either
-	// fake for steadyQuiet.
-	var last activity
-	polls := 0
-	if _, err := waitFor(ctx, 5*time.Minute, steadyPoll, func() string {
-		polls++
-		a, err := e.Fakes.activity(ctx)
+	// One resync's CPU on a shared machine is noisy: measure steadyResyncs
+	// resyncs one after the other and report the median; reads and writes
+	// must hold for every one of them (the worst is reported).
+	var cpus []time.Duration
+	var took time.Duration
+	var counts map[string]int
+	owtReads, writes, srsReads, polls := 0, 0, 0, 0
+	for i := 0; i < steadyResyncs; i++ {
+		if err := e.Fakes.resetCounts(ctx); err != nil {
+			return fmt.Errorf("steady: %w", err)
+		}
+		runtime.GC()
+		c, t, a, p, err := measureResync(ctx, e)
 		if err != nil {
-			return err.Error()
+			return err
 		}
-		last = a
-		switch {
-		case a.OWT[owtfake.RouteListRooms] == 0:
-			return "resync has not listed the rooms yet"
-		case a.InFlight > 0 || time.Since(time.Unix(0, a.LastCall)) < steadyQuiet:
-			return "resync running"
+		r, w := owtReadsWrites(a.OWT)
+		cpus, polls = append(cpus, c), polls+p
+		if r >= owtReads {
+			owtReads, counts, took = r, a.OWT, t
 		}
-		return ""
-	}); err != nil {
-		return fmt.Errorf("steady: resync: %w", err)
+		writes = max(writes, w)
+		srsReads = max(srsReads, int(a.SRSReads))
 	}
-	cpu := cpuTime() - cpu0
 	if cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
-	took := time.Unix(0, last.LastCall).Sub(start)
-	counts := last.OWT
-	owtReads, writes := owtReadsWrites(counts)
-	srsReads := int(last.SRSReads)
+	slices.Sort(cpus)
+	cpu := cpus[len(cpus)/2]
 
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -121,15 +115,15 @@ func benchSteady(ctx context.Context, sc scale, heapProfile, cpuProfile string, 
 		Target: fmt.Sprintf("OWT <= %d", owtFloor), Met: owtReads <= owtFloor})
 	rep.add(figure{Key: "steady_writes", Floor: "0", Measured: strconv.Itoa(writes), Value: float64(writes), Target: "== 0", Met: writes == 0})
 	rep.add(figure{Key: "steady_cpu_us_per_stream", Floor: "-",
-		Measured: fmt.Sprintf("%s CPU / %d (agent process only)", cpu.Round(time.Millisecond), sc.SteadyStreams),
+		Measured: fmt.Sprintf("median %s CPU / %d (agent process only)", cpu.Round(time.Millisecond), sc.SteadyStreams),
 		Value:    cpuPer, Target: "< 100", Met: cpuPer < 100})
 	rep.add(figure{Key: "steady_rss_mib", Floor: "-", Measured: "VmRSS after GC (agent process only)",
 		Value: rss, Target: "< 100", Met: rss < 100})
 	rep.detail("steady", map[string]any{"rooms": sc.SteadyRooms, "streams": sc.SteadyStreams,
 		"publish_ms": msf(published), "build_ms": msf(built),
 		"resync_ms": msf(took), "owt_calls": counts, "owt_reads": owtReads, "srs_reads": srsReads, "writes": writes,
-		"cpu_ms": msf(cpu), "cpu_note": fmt.Sprintf("user+sys of the agent's process (the fakes run in a child process) from the resync's start "+
-			"until %s without calls, including %d polls of the fakes' activity", steadyQuiet, polls),
+		"cpu_ms": msf(cpu), "cpu_ms_each": durationsMs(cpus), "cpu_note": fmt.Sprintf("median over %d resyncs of the user+sys of the agent's process (the fakes run in a child process) from the resync's start "+
+			"until %s without calls, including %d polls of the fakes' activity in all", steadyResyncs, steadyQuiet, polls),
 		"rss_mib": rss, "heap_inuse_mib": float64(ms.HeapInuse) / (1 << 20),
 		"rss_note": "VmRSS of the agent's process after GC and FreeOSMemory; the fakes run in a child process"})
 	return nil
@@ -175,4 +169,44 @@ func writeHeapProfile(path string) error {
 		return fmt.Errorf("heap profile %s: %w", path, err)
 	}
 	return nil
+}
+
+// steadyResyncs is how many resyncs the steady figure is the median of.
+const steadyResyncs = 3
+
+// measureResync triggers one resync and returns the agent process's CPU
+// time until no agent call has reached either fake for steadyQuiet, how
+// long the resync's calls took, and the fakes' activity.
+func measureResync(ctx context.Context, e *env) (time.Duration, time.Duration, activity, int, error) {
+	cpu0 := cpuTime()
+	start := time.Now()
+	e.Agent.Engine().Resync()
+	var last activity
+	polls := 0
+	if _, err := waitFor(ctx, 5*time.Minute, steadyPoll, func() string {
+		polls++
+		a, err := e.Fakes.activity(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		last = a
+		switch {
+		case a.OWT[owtfake.RouteListRooms] == 0:
+			return "resync has not listed the rooms yet"
+		case a.InFlight > 0 || time.Since(time.Unix(0, a.LastCall)) < steadyQuiet:
+			return "resync running"
+		}
+		return ""
+	}); err != nil {
+		return 0, 0, activity{}, polls, fmt.Errorf("steady: resync: %w", err)
+	}
+	return cpuTime() - cpu0, time.Unix(0, last.LastCall).Sub(start), last, polls, nil
+}
+
+func durationsMs(ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = msf(d)
+	}
+	return out
 }
