@@ -78,6 +78,14 @@ func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
+	var anyRoom string
+	if len(st.Rooms) > 0 {
+		anyRoom = st.Rooms[0].ID
+	}
+	bare, err := e.bareRoundTrip(ctx, anyRoom, 50)
+	if err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
 	ratio := float64(worst) / float64(floor)
 	rep.add(figure{Key: "drift_repair_ratio", RT: rt.String(),
 		Floor:    fmt.Sprintf("interval %s + storm floor %s", interval, ms(floor-interval)),
@@ -86,7 +94,8 @@ func benchDrift(ctx context.Context, sc scale, rt, interval time.Duration, rep *
 		"streams": sc.DriftStreams, "concurrency": e.concurrency, "floor_ms": msf(floor),
 		"worst_phase_ms": msf(worst), "worst_phase_ratio": ratio, "worst_phase_owt_calls": worstCalls,
 		"random_phase_ms": msf(random), "random_phase_ratio": float64(random) / float64(floor), "random_phase_owt_calls": randomCalls,
-		"duplicates": lab.Duplicates(st)})
+		"duplicates": lab.Duplicates(st), "bare_round_trip_ms": msf(bare),
+		"bare_round_trip_note": "mean of 50 sequential signed OWT calls to the fake with the injected RT, no agent involved"})
 	return nil
 }
 

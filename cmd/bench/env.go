@@ -13,6 +13,7 @@ import (
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/agent"
 	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
 	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
@@ -285,4 +286,22 @@ func inView(st owtfake.State, room, appStream string) bool {
 		}
 	}
 	return false
+}
+
+// bareRoundTrip is the mean time of n sequential signed OWT calls (listing
+// a room's participants) against the fakes as they are now: what one call
+// costs with nothing of the agent around it.
+func (e *env) bareRoundTrip(ctx context.Context, room string, n int) (time.Duration, error) {
+	c, err := owtapi.New(owtapi.Config{URL: e.Fakes.OWTURL, ServiceID: lab.ServiceID, ServiceKey: lab.ServiceKey})
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := c.ListParticipants(ctx, room); err != nil {
+			return 0, fmt.Errorf("bare round trip: %w", err)
+		}
+	}
+	return time.Since(start) / time.Duration(n), nil
 }
