@@ -17,20 +17,7 @@ func streamPath(room, stream string) string {
 // ListStreams lists the streams of a room (v1 format). An idle room gives an
 // empty list; an unknown room gives an error for which IsRoomNotFound is true.
 func (c *Client) ListStreams(ctx context.Context, room string) ([]Stream, error) {
-	r := request{name: "list_streams", op: "list streams", room: room, method: http.MethodGet, path: streamsPath(room)}
-	body, err := c.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	var wire []wireStream
-	if err := c.decode(r, body, &wire); err != nil {
-		return nil, err
-	}
-	streams := make([]Stream, len(wire))
-	for i, w := range wire {
-		streams[i] = w.stream()
-	}
-	return streams, nil
+	return listStreams(ctx, c, room, wireStream.stream)
 }
 
 // ListStreamsWithoutMedia is ListStreams without the media member of each
@@ -39,18 +26,23 @@ func (c *Client) ListStreams(ctx context.Context, room string) ([]Stream, error)
 // reconciler needs, and media, with its long lists of optional formats, is
 // most of the bytes.
 func (c *Client) ListStreamsWithoutMedia(ctx context.Context, room string) ([]Stream, error) {
+	return listStreams(ctx, c, room, briefStream.stream)
+}
+
+// listStreams lists a room's streams, decoded as W and converted to Stream.
+func listStreams[W any](ctx context.Context, c *Client, room string, conv func(W) Stream) ([]Stream, error) {
 	r := request{name: "list_streams", op: "list streams", room: room, method: http.MethodGet, path: streamsPath(room)}
 	body, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	var wire []briefStream
+	var wire []W
 	if err := c.decode(r, body, &wire); err != nil {
 		return nil, err
 	}
 	streams := make([]Stream, len(wire))
 	for i, w := range wire {
-		streams[i] = w.stream()
+		streams[i] = conv(w)
 	}
 	return streams, nil
 }

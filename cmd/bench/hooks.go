@@ -12,24 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
 	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi/srsfake"
 )
-
-// hookBody is an on_publish body in the shape SRS 6 sends.
-type hookBody struct {
-	ServerID  string `json:"server_id"`
-	ServiceID string `json:"service_id"`
-	Action    string `json:"action"`
-	ClientID  string `json:"client_id"`
-	IP        string `json:"ip"`
-	Vhost     string `json:"vhost"`
-	App       string `json:"app"`
-	TcURL     string `json:"tcUrl"`
-	Stream    string `json:"stream"`
-	Param     string `json:"param"`
-	StreamURL string `json:"stream_url"`
-	StreamID  string `json:"stream_id"`
-}
 
 // benchHooks measures the p99 of on_publish answers at sc.Hooks concurrent
 // hooks while OWT answers in rt, against a bare handler answering "0".
@@ -73,7 +58,7 @@ func benchHooks(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	for round := 0; round <= sc.HookRounds; round++ {
 		bodies := make([][]byte, sc.Hooks)
 		for i := range bodies {
-			b, _ := json.Marshal(hookBody{ServerID: id.ServerID, ServiceID: id.ServiceID, Action: "on_publish",
+			b, _ := json.Marshal(srsapi.Hook{ServerID: id.ServerID, ServiceID: id.ServiceID, Action: "on_publish",
 				ClientID: fmt.Sprintf("c%d-%d", round, i), IP: "127.0.0.1", Vhost: "__defaultVhost__",
 				App: fmt.Sprintf("hook-%d", i%sc.HookRooms), TcURL: "rtmp://127.0.0.1:1935/live",
 				Stream: fmt.Sprintf("h%d-%d", round, i), StreamURL: fmt.Sprintf("/hook-%d/h%d-%d", i%sc.HookRooms, round, i),
