@@ -1035,6 +1035,7 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 			Transport: t.Transport, BufferSize: t.BufferSize, Param: h.Param, Hint: true}
 		e.mu.Unlock()
 		e.hint("publish")
+		e.log.Info("on_publish: stream queued for its room", "stream", key.String(), "room", t.Room, "client_id", h.ClientID)
 		e.queue.Add(t.Room)
 		// Re-check the hint once its TTL has passed (the worker asks for a
 		// fresh SRS reading if SRS still does not list the stream).
@@ -1063,6 +1064,7 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 	}
 	e.mu.Unlock()
 	e.hint("unpublish")
+	e.log.Info("on_unpublish: stream leaves after the delete grace", "stream", key.String(), "grace", grace, "client_id", h.ClientID)
 	for r := range rooms {
 		e.queue.Add(r)
 		e.queue.AddAfter(r, grace+10*time.Millisecond)
