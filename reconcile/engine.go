@@ -495,14 +495,25 @@ func (e *Engine) resync(ctx context.Context) {
 		e.backlogRooms[n] = true
 	}
 	held := map[StreamKey]bool{}
-	for _, o := range e.cache {
+	var inputs []RoomStream
+	for name, o := range e.cache {
 		for _, in := range o.Inputs {
 			held[in.Key] = true
+			inputs = append(inputs, RoomStream{Room: name, Key: in.Key})
 		}
+	}
+	if e.cfg.State != nil && e.primedSet {
+		e.cfg.State.PruneMissing(inputs)
 	}
 	for k := range e.unpubSeen {
 		if !held[k] {
 			delete(e.unpubSeen, k)
+		}
+	}
+	// Publish queries are only needed for streams the agent still pulls.
+	for k := range e.keyParam {
+		if !held[k] {
+			delete(e.keyParam, k)
 		}
 	}
 	e.resetBudgetLocked()

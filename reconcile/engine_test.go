@@ -131,6 +131,10 @@ func TestFastPath(t *testing.T) {
 	if took := r.converge(want, 5*time.Second); took < 250*time.Millisecond {
 		t.Fatalf("stream stopped after %s, within the 300ms delete grace", took)
 	}
+	// The stopped input's grace period is not remembered forever.
+	if n := r.state.MissingCount(); n != 0 {
+		t.Fatalf("state keeps %d grace entries after the stop", n)
+	}
 	if n := lab.Duplicates(r.lab.OWT.Dump()); n != 0 {
 		t.Fatalf("%d duplicates", n)
 	}

@@ -220,6 +220,13 @@ func (o *OneShot) Apply(ctx context.Context, plan *Plan, ob *Observation) ([]Res
 	})
 	var err error
 	if o.State != nil {
+		var inputs []RoomStream
+		for name, r := range ob.Rooms {
+			for _, in := range r.Inputs {
+				inputs = append(inputs, RoomStream{Room: name, Key: in.Key})
+			}
+		}
+		o.State.PruneMissing(inputs)
 		err = o.State.Save()
 	}
 	return all, err

@@ -139,6 +139,38 @@ func (s *State) ClearMissing(room string, k StreamKey) {
 	}
 }
 
+// RoomStream names an input: a stream in a room.
+type RoomStream struct {
+	Room string
+	Key  StreamKey
+}
+
+// PruneMissing forgets every grace period but those of the inputs in keep
+// (the inputs that still exist), so the file does not grow with every
+// stream that ever left. Dropping one early only restarts a grace: the
+// safe direction.
+func (s *State) PruneMissing(keep []RoomStream) {
+	live := make(map[string]bool, len(keep))
+	for _, rs := range keep {
+		live[missingKey(rs.Room, rs.Key)] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for mk := range s.data.Missing {
+		if !live[mk] {
+			delete(s.data.Missing, mk)
+			s.dirty = true
+		}
+	}
+}
+
+// MissingCount is the number of grace periods remembered.
+func (s *State) MissingCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.data.Missing)
+}
+
 // Save writes the state atomically if it changed.
 func (s *State) Save() error {
 	s.saveMu.Lock()

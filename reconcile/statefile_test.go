@@ -240,3 +240,23 @@ func TestStateConcurrentSaves(t *testing.T) {
 		}
 	}
 }
+
+func TestPruneMissing(t *testing.T) {
+	st, _ := LoadState("", "agent")
+	at := t0()
+	st.SetMissing("a|b", key("x"), at) // a room name with the separator in it
+	st.SetMissing("a", key("y"), at)
+	st.SetMissing("c", key("z"), at)
+	st.PruneMissing([]RoomStream{{Room: "a|b", Key: key("x")}, {Room: "c", Key: key("other")}})
+	if _, ok := st.MissingSince("a|b", key("x")); !ok {
+		t.Error("a kept entry was pruned")
+	}
+	for _, rs := range []RoomStream{{"a", key("y")}, {"c", key("z")}} {
+		if _, ok := st.MissingSince(rs.Room, rs.Key); ok {
+			t.Errorf("entry %v of a gone input was kept", rs)
+		}
+	}
+	if n := st.MissingCount(); n != 1 {
+		t.Errorf("MissingCount = %d, want 1", n)
+	}
+}
