@@ -24,22 +24,6 @@ const hookTimeout = 30 * time.Second
 // maxHookAnswer bounds the hook answer the fake reads.
 const maxHookAnswer = 1 << 20
 
-// streamHookBody has the field order of on_publish, on_unpublish and on_stop.
-type streamHookBody struct {
-	ServerID  string `json:"server_id"`
-	ServiceID string `json:"service_id"`
-	Action    string `json:"action"`
-	ClientID  string `json:"client_id"`
-	IP        string `json:"ip"`
-	Vhost     string `json:"vhost"`
-	App       string `json:"app"`
-	TcURL     string `json:"tcUrl"`
-	Stream    string `json:"stream"`
-	Param     string `json:"param"`
-	StreamURL string `json:"stream_url"`
-	StreamID  string `json:"stream_id"`
-}
-
 // playHookBody has the field order of on_play: stream before tcUrl, and pageUrl.
 type playHookBody struct {
 	ServerID  string `json:"server_id"`
@@ -64,7 +48,10 @@ func (s *Server) hookBodyLocked(action string, st *stream, clientID, param strin
 	if action == srsapi.ActionOnPlay {
 		v = playHookBody{s.serverID, s.serviceID, action, clientID, "127.0.0.1", st.vhost, st.app, st.name, st.tcURL, param, "", streamURL(st.vhost, st.app, st.name), st.id}
 	} else {
-		v = streamHookBody{s.serverID, s.serviceID, action, clientID, "127.0.0.1", st.vhost, st.app, st.tcURL, st.name, param, streamURL(st.vhost, st.app, st.name), st.id}
+		// srsapi.Hook has SRS's key order for these hooks (pageUrl is omitted when empty).
+		v = srsapi.Hook{ServerID: s.serverID, ServiceID: s.serviceID, Action: action, ClientID: clientID, IP: "127.0.0.1",
+			Vhost: st.vhost, App: st.app, TcURL: st.tcURL, Stream: st.name, Param: param,
+			StreamURL: streamURL(st.vhost, st.app, st.name), StreamID: st.id}
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
