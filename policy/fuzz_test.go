@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
 	"net/url"
 	"strings"
 	"testing"
@@ -57,7 +58,7 @@ func FuzzResolve(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, vhost, app, stream, param string) {
-		in := Input{Server: "origin", PullBase: "rtmp://127.0.0.1:1935", Vhost: vhost, App: app, Stream: stream, Param: ParamValues(param)}
+		in := Input{Server: "origin", PullBase: "rtmp://127.0.0.1:1935", Vhost: vhost, App: app, Stream: stream, Param: srsapi.ParseParam(param)}
 		tg := checkTarget(t, p, in)
 		if tg.Route == 2 && tg.Action == ActionRoute {
 			// The default pull URL carries every part intact.

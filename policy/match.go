@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"net/url"
 	"path"
 	"sort"
 
@@ -103,14 +102,4 @@ func (w *walker) validGlob(n *yaml.Node, field, glob string) bool {
 		return false
 	}
 	return true
-}
-
-// ParamValues parses an SRS hook's param ("?token=abc", with or without the
-// leading "?") into query values for Input.Param; malformed pairs are skipped.
-func ParamValues(param string) url.Values {
-	if len(param) > 0 && param[0] == '?' {
-		param = param[1:]
-	}
-	v, _ := url.ParseQuery(param)
-	return v
 }

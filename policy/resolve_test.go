@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
 	"net/url"
 	"reflect"
 	"strings"
@@ -35,7 +36,7 @@ func mustParse(t *testing.T, src string, env map[string]string) *Policy {
 }
 
 func in(vhost, app, stream, param string) Input {
-	return Input{Server: "origin", PullBase: "rtmp://10.0.0.1:1935", Vhost: vhost, App: app, Stream: stream, Param: ParamValues(param)}
+	return Input{Server: "origin", PullBase: "rtmp://10.0.0.1:1935", Vhost: vhost, App: app, Stream: stream, Param: srsapi.ParseParam(param)}
 }
 
 func TestResolveMatching(t *testing.T) {
@@ -260,23 +261,6 @@ func TestCheckToken(t *testing.T) {
 	for _, tc := range tests {
 		if got := (Target{Token: tc.token}).CheckToken(tc.q); got != tc.want {
 			t.Errorf("token %q query %v: got %v, want %v", tc.token, tc.q, got, tc.want)
-		}
-	}
-}
-
-func TestParamValues(t *testing.T) {
-	tests := []struct {
-		in   string
-		want url.Values
-	}{
-		{"?token=abc", url.Values{"token": {"abc"}}},
-		{"token=abc&x=1", url.Values{"token": {"abc"}, "x": {"1"}}},
-		{"", url.Values{}},
-		{"?vhost=v&token=a%20b", url.Values{"vhost": {"v"}, "token": {"a b"}}},
-	}
-	for _, tc := range tests {
-		if got := ParamValues(tc.in); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("ParamValues(%q) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }

@@ -106,7 +106,7 @@ func (d *Desired) add(p *policy.Policy, key StreamKey, pull, param string, hint 
 	if p == nil {
 		return
 	}
-	t, err := p.Resolve(policy.Input{Server: key.Server, PullBase: pull, Vhost: key.Vhost, App: key.App, Stream: key.Stream, Param: policy.ParamValues(param)})
+	t, err := p.Resolve(policy.Input{Server: key.Server, PullBase: pull, Vhost: key.Vhost, App: key.App, Stream: key.Stream, Param: srsapi.ParseParam(param)})
 	if err != nil {
 		d.Errors = append(d.Errors, key.String()+": "+err.Error())
 		return

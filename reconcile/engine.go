@@ -719,7 +719,7 @@ func (e *Engine) desiredRoomLocked(name string) *DesiredRoom {
 
 func (e *Engine) hintTarget(k StreamKey) (policy.Target, error) {
 	h := e.hints[k]
-	return e.pol().Resolve(policy.Input{Server: k.Server, PullBase: e.pullOf(k.Server), Vhost: k.Vhost, App: k.App, Stream: k.Stream, Param: policy.ParamValues(h.Param)})
+	return e.pol().Resolve(policy.Input{Server: k.Server, PullBase: e.pullOf(k.Server), Vhost: k.Vhost, App: k.App, Stream: k.Stream, Param: srsapi.ParseParam(h.Param)})
 }
 
 func (e *Engine) pullOf(server string) string {
@@ -1009,7 +1009,7 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 		e.Resync() // SRS restarted since our last reading
 	}
 	e.mu.Unlock()
-	t, err := p.Resolve(policy.Input{Server: server, PullBase: e.pullOf(server), Vhost: h.Vhost, App: h.App, Stream: h.Stream, Param: policy.ParamValues(h.Param)})
+	t, err := p.Resolve(policy.Input{Server: server, PullBase: e.pullOf(server), Vhost: h.Vhost, App: h.App, Stream: h.Stream, Param: srsapi.ParseParam(h.Param)})
 	now := time.Now()
 	if h.Action == srsapi.ActionOnPublish {
 		if err != nil {
@@ -1021,7 +1021,7 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 			e.hint("denied")
 			e.log.Info("publish refused by policy", "stream", key.String(), "route", t.Route, "reason", "deny route")
 			return &srsapi.Rejection{Code: 403, Reason: fmt.Sprintf("stream %s is denied by route %d of the policy", key, t.Route)}
-		case !t.CheckToken(policy.ParamValues(h.Param)):
+		case !t.CheckToken(srsapi.ParseParam(h.Param)):
 			e.hint("denied")
 			e.log.Info("publish refused by policy", "stream", key.String(), "route", t.Route, "reason", "missing or wrong publish token")
 			return &srsapi.Rejection{Code: 401, Reason: "missing or wrong publish token for " + key.String()}

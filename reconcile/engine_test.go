@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -34,6 +35,7 @@ type rigOpts struct {
 	pendingHold        time.Duration
 	hintTTL            time.Duration
 	statePath          string
+	env                map[string]string
 }
 
 func newRig(t *testing.T, o rigOpts) *rig {
@@ -52,7 +54,7 @@ func newRig(t *testing.T, o rigOpts) *rig {
 
 func startRig(t *testing.T, l *lab.Lab, hookLn net.Listener, o rigOpts) *rig {
 	t.Helper()
-	pol, err := policy.ParsePolicy("policy.yaml", []byte(o.policy), func(string) string { return "" })
+	pol, err := policy.ParsePolicy("policy.yaml", []byte(o.policy), func(k string) string { return o.env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,5 +310,33 @@ func TestEmptyGuardHoldsSuddenEmptyListing(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // several resyncs, well past the grace
 	if d := lab.Check(r.lab.OWT.Dump(), want); d != "" {
 		t.Fatalf("the agent removed inputs on an empty SRS listing: %s", d)
+	}
+}
+
+// TestTokenWithVhostInTcURL: with the vhost in the tcUrl SRS sends param as
+// "?vhost=X?vhost=X" and the stream's own query after it; the publish token
+// must still be found (a weaker parser would read it as part of the vhost).
+func TestTokenWithVhostInTcURL(t *testing.T) {
+	pol := `reconcile: {interval: 1h}
+routes:
+  - match: {app: wall}
+    room: {name: wall, create: true}
+    token_env: WALL_TOKEN
+`
+	r := newRig(t, rigOpts{policy: pol, env: map[string]string{"WALL_TOKEN": "s3cret"}})
+	hook := func(param string) error {
+		return r.engine.OnHook(context.Background(), srsapi.Hook{Action: srsapi.ActionOnPublish, ClientID: "c-" + param,
+			Vhost: "video.test.com", App: "wall", Stream: "cam", StreamID: "vid-1", Param: param})
+	}
+	for _, ok := range []string{"?vhost=video.test.com?vhost=video.test.com?token=s3cret", "?token=s3cret"} {
+		if err := hook(ok); err != nil {
+			t.Errorf("param %q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"?vhost=video.test.com?vhost=video.test.com", "?vhost=video.test.com?token=wrong", ""} {
+		var rej *srsapi.Rejection
+		if err := hook(bad); !errors.As(err, &rej) {
+			t.Errorf("param %q accepted without the right token", bad)
+		}
 	}
 }

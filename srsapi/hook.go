@@ -128,12 +128,16 @@ func clip(s string) string {
 	return s[:limit] + "..."
 }
 
-// Query parses Param (the publish URL's query with its leading '?'). It
-// tolerates SRS's duplicated form "?vhost=X?vhost=X" by treating every
-// further '?' as '&', and keeps each identical key=value pair once.
-// Malformed pairs are skipped.
-func (h Hook) Query() url.Values {
-	p := strings.TrimLeft(h.Param, "?")
+// Query parses Param; see ParseParam.
+func (h Hook) Query() url.Values { return ParseParam(h.Param) }
+
+// ParseParam parses an SRS hook's param (the publish URL's query with its
+// leading '?'). It tolerates SRS's duplicated form "?vhost=X?vhost=X" (and a
+// stream query after it, "?vhost=X?token=T") by treating every further '?'
+// as '&', and keeps each identical key=value pair once. Malformed pairs are
+// skipped.
+func ParseParam(param string) url.Values {
+	p := strings.TrimLeft(param, "?")
 	p = strings.ReplaceAll(p, "?", "&")
 	out := url.Values{}
 	for _, pair := range strings.Split(p, "&") {

@@ -102,6 +102,7 @@ func TestHookQuery(t *testing.T) {
 	}{
 		{"", url.Values{}},
 		{"?token=abc", url.Values{"token": {"abc"}}},
+		{"token=abc&x=1", url.Values{"token": {"abc"}, "x": {"1"}}},
 		{"?vhost=video.test.com", url.Values{"vhost": {"video.test.com"}}},
 		{"?vhost=video.test.com?vhost=video.test.com", url.Values{"vhost": {"video.test.com"}}},
 		{"?vhost=v?token=t&x=1", url.Values{"vhost": {"v"}, "token": {"t"}, "x": {"1"}}},
