@@ -312,7 +312,7 @@ func (a *Applier) apply(ctx context.Context, op Op, rr *roomRun) (string, error)
 			}
 		}
 		rr.with(func(obs *ObservedRoom) { removeInput(obs, op.StreamID) })
-		if a.State != nil && !isDuplicateStop(op) {
+		if a.State != nil && !op.duplicate {
 			a.State.ClearMissing(op.Room, op.key) // its grace is over: nothing to remember
 		}
 		return "ok", nil

@@ -39,6 +39,10 @@ type Op struct {
 	key     StreamKey
 	input   *DesiredInput
 	options map[string]any
+	// duplicate: a second input of a stream that keeps one in the room (a
+	// crash leftover, or one replaced after a pull URL change). Stopping it
+	// removes nothing live, so it needs neither grace nor complete listings.
+	duplicate bool
 }
 
 // Key returns the SRS stream the op is about.
@@ -186,7 +190,7 @@ func PlanRoom(c RoomContext) RoomPlan {
 			}
 		}
 		for _, x := range extra {
-			o := Op{Kind: OpStopInput, Room: obs.Name, RoomID: roomID, Stream: want.Key.String(), StreamID: x.ID, URL: x.URL, Reason: "duplicate of " + keep.ID, key: want.Key}
+			o := Op{Kind: OpStopInput, Room: obs.Name, RoomID: roomID, Stream: want.Key.String(), StreamID: x.ID, URL: x.URL, Reason: "duplicate of " + keep.ID, key: want.Key, duplicate: true}
 			if x.URL != "" && x.URL != want.URL {
 				o.Reason = "replaced by " + keep.ID + " (pull URL changed)"
 			}
@@ -235,7 +239,7 @@ func PlanRoom(c RoomContext) RoomPlan {
 	}
 	if !c.DeletesAllowed {
 		for i := range stops {
-			if stops[i].Held == "" && !isDuplicateStop(stops[i]) {
+			if stops[i].Held == "" && !stops[i].duplicate {
 				stops[i].hold(RuleIncomplete, c.DeletesHeldWhy, 0)
 			}
 		}
@@ -270,10 +274,6 @@ func PlanRoom(c RoomContext) RoomPlan {
 		}
 	}
 	return p
-}
-
-func isDuplicateStop(o Op) bool {
-	return len(o.Reason) > 9 && (o.Reason[:9] == "duplicate" || o.Reason[:9] == "replaced ")
 }
 
 // chooseKeeper picks the input to keep among owned inputs of one stream:
