@@ -84,8 +84,6 @@ func (ix RoomIndex) Names() []string {
 	return out
 }
 
-// Len is the number of rooms.
-func (ix RoomIndex) Len() int { return len(ix.byID) }
 
 // Locate finds the room the agent should use for name: the one it created
 // (state file) if any, else the first room of that name (used, never owned).

@@ -101,13 +101,6 @@ func (q *Queue) AddRateLimited(key string) time.Duration {
 	return d
 }
 
-// Retrying reports whether key has failed since its last Forget.
-func (q *Queue) Retrying(key string) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.backoffs[key] != nil
-}
-
 // Forget resets key's backoff after a success.
 func (q *Queue) Forget(key string) {
 	q.mu.Lock()

@@ -213,14 +213,8 @@ func TestQueueAddRateLimited(t *testing.T) {
 			t.Errorf("%s failure %d: delay %s, want within [%s, %s]", key, i+1, d, lo, hi)
 		}
 	}
-	if q.Retrying("a") {
-		t.Errorf("Retrying before any failure")
-	}
 	for i := range base {
 		check("a", i, q.AddRateLimited("a"))
-	}
-	if !q.Retrying("a") {
-		t.Errorf("Retrying() = false after failures")
 	}
 	// Another key has its own backoff.
 	check("b", 0, q.AddRateLimited("b"))
@@ -231,9 +225,6 @@ func TestQueueAddRateLimited(t *testing.T) {
 	}
 	q.Done(k)
 	q.Forget("a")
-	if q.Retrying("a") {
-		t.Errorf("Retrying() = true after Forget")
-	}
 	check("a after Forget", 0, q.AddRateLimited("a"))
 }
 
