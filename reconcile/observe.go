@@ -84,7 +84,6 @@ func (ix RoomIndex) Names() []string {
 	return out
 }
 
-
 // Locate finds the room the agent should use for name: the one it created
 // (state file) if any, else the first room of that name (used, never owned).
 func (ix RoomIndex) Locate(name string, st *State) ObservedRoom {
