@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,11 +23,7 @@ routes:
 
 func newTestAgent(t *testing.T) (*Agent, *lab.Lab) {
 	t.Helper()
-	hookLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := lab.Start("http://" + hookLn.Addr().String() + "/api/v1/streams")
+	l, hookLn, err := lab.StartWithHookListener()
 	if err != nil {
 		t.Fatal(err)
 	}

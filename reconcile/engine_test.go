@@ -40,11 +40,7 @@ type rigOpts struct {
 
 func newRig(t *testing.T, o rigOpts) *rig {
 	t.Helper()
-	hookLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := lab.Start("http://" + hookLn.Addr().String() + "/api/v1/streams")
+	l, hookLn, err := lab.StartWithHookListener()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -125,11 +124,7 @@ func demo(w io.Writer, stepTimeout time.Duration) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	hookLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	l, err := lab.Start("http://" + hookLn.Addr().String() + "/api/v1/streams")
+	l, hookLn, err := lab.StartWithHookListener()
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,21 @@ func Start(hookURL string, vhosts ...string) (*Lab, error) {
 	return l, nil
 }
 
+// StartWithHookListener binds a listener on 127.0.0.1:0 for the agent's
+// hooks and starts a lab whose SRS posts its hooks there.
+func StartWithHookListener(vhosts ...string) (*Lab, net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := Start("http://"+ln.Addr().String()+"/api/v1/streams", vhosts...)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	return l, ln, nil
+}
+
 func (l *Lab) serve(h http.Handler) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
