@@ -43,6 +43,7 @@ type config struct {
 	errorRate        float64
 	dropRate         float64
 	streamingInDelay time.Duration
+	createRoomDelay  time.Duration
 	unreachable      string
 	idleTimeout      time.Duration
 	seed             int64
@@ -64,6 +65,7 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (confi
 	fs.Float64Var(&c.errorRate, "error-rate", 0, "probability that a /v1 call answers 500/1301")
 	fs.Float64Var(&c.dropRate, "drop-rate", 0, "probability that a /v1 call loses its connection")
 	fs.DurationVar(&c.streamingInDelay, "streaming-in-delay", 0, "time POST streaming-ins takes (the stream is hidden meanwhile)")
+	fs.DurationVar(&c.createRoomDelay, "create-room-reply-delay", 0, "time POST /v1/rooms takes to answer (the room exists and is listed meanwhile)")
 	fs.StringVar(&c.unreachable, "unreachable", "", "regexp of streaming-in URLs that fail with 500/1301")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 0, "drop the mixed streams of a room idle this long (0 = never)")
 	fs.Int64Var(&c.seed, "seed", 0, "random seed for ids and faults (0 = time based)")
@@ -102,6 +104,7 @@ func newFake(c config) (*owtfake.Server, error) {
 	fake.SetErrorRate("", c.errorRate)
 	fake.SetDropRate("", c.dropRate)
 	fake.SetStreamingInDelay(c.streamingInDelay)
+	fake.SetCreateRoomReplyDelay(c.createRoomDelay)
 	if err := fake.SetUnreachable(c.unreachable); err != nil {
 		return nil, fmt.Errorf("--unreachable: %w", err)
 	}

@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +124,29 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no shutdown after cancel")
+	}
+}
+
+func TestCreateRoomReplyDelayFlag(t *testing.T) {
+	c, err := parseFlags([]string{"--service-id", testID, "--service-key", "k", "--create-room-reply-delay", "150ms"}, io.Discard, noEnv)
+	if err != nil || c.createRoomDelay != 150*time.Millisecond {
+		t.Fatalf("parsed %+v, %v", c, err)
+	}
+	fake, err := newFake(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(srv.URL + "/control/fault")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var f struct {
+		CreateRoomReplyMS float64 `json:"create_room_reply_delay_ms"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil || f.CreateRoomReplyMS != 150 {
+		t.Fatalf("fault settings %+v, %v; want create_room_reply_delay_ms 150", f, err)
 	}
 }

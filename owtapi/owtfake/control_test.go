@@ -35,7 +35,7 @@ func TestControlAPI(t *testing.T) {
 		{"participant remove", "DELETE", "/control/participant", `{"room":"` + noViews + `","id":"p1"}`, 200},
 		{"room unknown service", "POST", "/control/room", `{"service":"5f1c00000000000000000009","name":"x"}`, 400},
 		{"room without name", "POST", "/control/room", `{}`, 400},
-		{"fault", "POST", "/control/fault", `{"latency_ms":5,"jitter_ms":1,"error_rate":{"get_room":0.5},"drop_rate":{"":0.25},"streaming_in_delay_ms":20,"unreachable":"bad"}`, 200},
+		{"fault", "POST", "/control/fault", `{"latency_ms":5,"jitter_ms":1,"error_rate":{"get_room":0.5},"drop_rate":{"":0.25},"streaming_in_delay_ms":20,"create_room_reply_delay_ms":30,"unreachable":"bad"}`, 200},
 		{"fault bad regexp", "POST", "/control/fault", `{"unreachable":"("}`, 400},
 		{"fault bad json", "POST", "/control/fault", `{`, 400},
 		{"drop missing", "POST", "/control/drop-stream", `{"room":"x","stream":"y"}`, 404},
@@ -49,12 +49,12 @@ func TestControlAPI(t *testing.T) {
 	var faults faultSettings
 	e.decode(e.raw("GET", "/control/fault", "", ""), &faults)
 	if *faults.LatencyMS != 5 || *faults.JitterMS != 1 || faults.ErrorRate["get_room"] != 0.5 || faults.DropRate[""] != 0.25 ||
-		*faults.StreamingInDelayMS != 20 || *faults.Unreachable != "bad" {
+		*faults.StreamingInDelayMS != 20 || *faults.CreateRoomReplyMS != 30 || *faults.Unreachable != "bad" {
 		t.Fatalf("faults %+v", faults)
 	}
 	var after faultSettings
 	e.decode(e.raw("POST", "/control/fault", `{"latency_ms":0,"drop_rate":{"":0},"streaming_in_delay_ms":0}`, ""), &after)
-	if *after.LatencyMS != 0 || len(after.DropRate) != 0 || *after.Unreachable != "bad" || after.ErrorRate["get_room"] != 0.5 {
+	if *after.LatencyMS != 0 || len(after.DropRate) != 0 || *after.Unreachable != "bad" || after.ErrorRate["get_room"] != 0.5 || *after.CreateRoomReplyMS != 30 {
 		t.Fatalf("partial update changed other knobs: %+v", after)
 	}
 

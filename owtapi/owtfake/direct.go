@@ -25,7 +25,7 @@ func (s *Server) CreateRoomDirect(service, name string, views []string) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.insertRoomLocked(strings.ToLower(service), doc).id
+	return s.insertRoomLocked(strings.ToLower(service), doc, ViaControl).id
 }
 
 // AddForeignStream adds a ready forward stream not made by streaming-ins,

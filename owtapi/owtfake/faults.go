@@ -13,6 +13,7 @@ type faultState struct {
 	latency          time.Duration
 	jitter           time.Duration
 	streamingInDelay time.Duration
+	createRoomDelay  time.Duration      // reply delay of POST /v1/rooms, after the room exists
 	errorRate        map[string]float64 // route ("" = all) -> probability
 	dropRate         map[string]float64
 	unreachable      *regexp.Regexp
@@ -80,6 +81,22 @@ func (s *Server) SetStreamingInDelay(d time.Duration) {
 	s.faultMu.Unlock()
 }
 
+// SetCreateRoomReplyDelay makes POST /v1/rooms answer d after creating the
+// room: the room exists and is listed at once, the reply comes late (or
+// never, if the client gives up), as when OWT's answer is slow.
+func (s *Server) SetCreateRoomReplyDelay(d time.Duration) {
+	s.faultMu.Lock()
+	s.faults.createRoomDelay = d
+	s.faultMu.Unlock()
+}
+
+// createRoomReplyDelay returns the reply delay of POST /v1/rooms.
+func (s *Server) createRoomReplyDelay() time.Duration {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	return s.faults.createRoomDelay
+}
+
 // SetUnreachable makes streaming-ins whose URL matches pattern fail with
 // 500/1301 (after the streaming-in delay) and leave nothing behind; ""
 // clears it. An invalid pattern is reported and changes nothing.
@@ -144,6 +161,7 @@ type faultSettings struct {
 	ErrorRate          map[string]float64 `json:"error_rate,omitempty"`
 	DropRate           map[string]float64 `json:"drop_rate,omitempty"`
 	StreamingInDelayMS *float64           `json:"streaming_in_delay_ms,omitempty"`
+	CreateRoomReplyMS  *float64           `json:"create_room_reply_delay_ms,omitempty"`
 	Unreachable        *string            `json:"unreachable,omitempty"`
 }
 
@@ -166,7 +184,8 @@ func (s *Server) currentFaults() faultSettings {
 	return faultSettings{
 		LatencyMS: ms(s.faults.latency), JitterMS: ms(s.faults.jitter),
 		ErrorRate: copyRates(s.faults.errorRate), DropRate: copyRates(s.faults.dropRate),
-		StreamingInDelayMS: ms(s.faults.streamingInDelay), Unreachable: &unreachable,
+		StreamingInDelayMS: ms(s.faults.streamingInDelay), CreateRoomReplyMS: ms(s.faults.createRoomDelay),
+		Unreachable: &unreachable,
 	}
 }
 
@@ -186,6 +205,9 @@ func (s *Server) applyFaults(f faultSettings) error {
 	}
 	if f.StreamingInDelayMS != nil {
 		s.SetStreamingInDelay(ms(*f.StreamingInDelayMS))
+	}
+	if f.CreateRoomReplyMS != nil {
+		s.SetCreateRoomReplyDelay(ms(*f.CreateRoomReplyMS))
 	}
 	for route, rate := range f.ErrorRate {
 		s.SetErrorRate(route, rate)

@@ -259,3 +259,90 @@ func TestCounts(t *testing.T) {
 		t.Fatalf("after reset: %v", got)
 	}
 }
+
+func TestCreateRoomReplyDelay(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.fake.SetCreateRoomReplyDelay(300 * time.Millisecond)
+	done := make(chan response, 1)
+	start := time.Now()
+	go func() { done <- e.do("POST", "/v1/rooms", `{"name":"slow"}`) }()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		var list []map[string]any
+		e.decode(e.do("GET", "/v1/rooms", ""), &list)
+		if len(list) == 1 {
+			if list[0]["name"] != "slow" {
+				t.Fatalf("listed %v", list)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("room not listed while its reply is delayed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case <-done:
+		t.Fatal("POST answered before the delay")
+	default:
+	}
+	r := <-done
+	if took := time.Since(start); took < 300*time.Millisecond || r.status != 200 {
+		t.Fatalf("POST answered %d after %v", r.status, took)
+	}
+	var room map[string]any
+	e.decode(r, &room)
+	if st := e.fake.Dump(); len(st.RoomsCreated) != 1 || st.RoomsCreated[0].Room != room["id"] || st.RoomsCreated[0].Via != ViaAPI {
+		t.Fatalf("rooms_created %+v, answered %v", st.RoomsCreated, room["id"])
+	}
+
+	// A client that gives up still leaves the room behind.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", e.srv.URL+"/v1/rooms", strings.NewReader(`{"name":"abandoned"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", auth())
+	if resp, err := e.srv.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("POST answered %d before the delay", resp.StatusCode)
+	}
+	if st := e.fake.Dump(); len(st.Rooms) != 2 || len(st.RoomsCreated) != 2 {
+		t.Fatalf("abandoned create: rooms %d, records %d", len(st.Rooms), len(st.RoomsCreated))
+	}
+	e.fake.SetCreateRoomReplyDelay(0)
+	start = time.Now()
+	e.createRoom(`{"name":"fast"}`)
+	if took := time.Since(start); took > 200*time.Millisecond {
+		t.Fatalf("delay 0 still delays: %v", took)
+	}
+}
+
+func TestModifyHistory(t *testing.T) {
+	e := newEnv(t, Options{})
+	room := e.createRoom(`{"name":"a"}`)
+	other := e.fake.CreateRoomDirect(testService, "b", nil)
+	sid := e.startIn(room, goodIn)["id"].(string)
+	if r := e.do("PATCH", "/v1/rooms/"+room+"/streams/"+sid, `[{"op":"remove","path":"/info/inViews","value":"common"}]`); r.status != 200 {
+		t.Fatalf("PATCH: %d %s", r.status, r.body)
+	}
+	e.do("PATCH", "/v1/rooms/"+room+"/streams/nope", `[{"op":"add","path":"/info/inViews","value":"common"}]`)
+	e.do("PUT", "/v1/rooms/"+room, `{"inputLimit":3}`)
+	st := e.fake.Dump()
+	want := []ModifyRecord{{Kind: "stream", Room: room, Stream: sid, URL: "rtmp://127.0.0.1/live/a", Op: "patch"}, {Kind: "room", Room: room, Op: "update"}}
+	if len(st.Modified) != len(want) {
+		t.Fatalf("modified %+v, want %+v", st.Modified, want)
+	}
+	for i, w := range want {
+		got := st.Modified[i]
+		got.Time = time.Time{}
+		if got != w {
+			t.Errorf("modified[%d] = %+v, want %+v", i, got, w)
+		}
+	}
+	if len(st.RoomsCreated) != 2 || st.RoomsCreated[1].Room != other || st.RoomsCreated[1].Via != ViaControl || st.RoomsCreated[1].Name != "b" {
+		t.Fatalf("rooms_created %+v", st.RoomsCreated)
+	}
+}

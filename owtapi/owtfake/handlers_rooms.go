@@ -87,18 +87,23 @@ func (s *Server) handleCreateRoom(c *call) {
 		return
 	}
 	s.mu.Lock()
-	r := s.insertRoomLocked(c.service, doc)
+	r := s.insertRoomLocked(c.service, doc, ViaAPI)
 	out := r.jsonFull
 	s.mu.Unlock()
+	if !sleepCtx(c.r.Context(), s.createRoomReplyDelay()) {
+		return // the room stays created
+	}
 	writeJSONBytes(c.w, http.StatusOK, out)
 }
 
-// insertRoomLocked stores a new room for service. Callers hold s.mu.
-func (s *Server) insertRoomLocked(service string, doc map[string]any) *room {
+// insertRoomLocked stores a new room for service and records its creation
+// (via is ViaAPI or ViaControl). Callers hold s.mu.
+func (s *Server) insertRoomLocked(service string, doc map[string]any, via string) *room {
 	now := time.Now()
 	r := newRoom(s.ids.objectID(now), service, doc, now)
 	s.rooms[r.id] = r
 	s.byService[service] = append(s.byService[service], r)
+	s.roomsCreated = append(s.roomsCreated, RoomRecord{Service: service, Room: r.id, Name: r.name(), Via: via, Time: now})
 	return r
 }
 
@@ -134,6 +139,7 @@ func (s *Server) handleUpdateRoom(c *call) {
 		return
 	}
 	r.setDoc(doc)
+	s.modified = append(s.modified, ModifyRecord{Kind: "room", Room: r.id, Op: "update", Time: time.Now()})
 	writeJSONBytes(c.w, http.StatusOK, r.jsonFull)
 }
 

@@ -79,6 +79,7 @@ func (s *Server) handlePatchStream(c *call) {
 	}
 	now := time.Now()
 	if mv := r.mixedByID(c.sub); mv != nil {
+		s.modified = append(s.modified, ModifyRecord{Kind: "stream", Room: r.id, Stream: c.sub, Op: "patch", Time: now})
 		for _, op := range ops {
 			ok := applyMixedOp(r, mv, op, now)
 			mv.cache = [2][]byte{}
@@ -95,6 +96,7 @@ func (s *Server) handlePatchStream(c *call) {
 		writeError(c.w, errOperationFailed)
 		return
 	}
+	s.modified = append(s.modified, ModifyRecord{Kind: "stream", Room: r.id, Stream: st.id, URL: st.url, Op: "patch", Time: now})
 	for _, op := range ops {
 		ok := applyForwardOp(r, st, op)
 		st.changed()

@@ -25,13 +25,15 @@ type Server struct {
 	services    map[string]string // lowercase service id -> key; immutable
 	idleTimeout time.Duration
 
-	mu        sync.Mutex
-	ids       *idSource
-	rooms     map[string]*room
-	byService map[string][]*room // each sorted by id ascending
-	created   []CreateRecord
-	deleted   []DeleteRecord
-	counts    map[string]int
+	mu           sync.Mutex
+	ids          *idSource
+	rooms        map[string]*room
+	byService    map[string][]*room // each sorted by id ascending
+	created      []CreateRecord
+	deleted      []DeleteRecord
+	modified     []ModifyRecord
+	roomsCreated []RoomRecord
+	counts       map[string]int
 
 	faultMu sync.Mutex
 	faults  faultState

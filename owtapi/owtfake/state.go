@@ -12,11 +12,39 @@ const (
 	ReasonWipe       = "wipe"        // Wipe (OWT restarted empty)
 )
 
+// Ways a room was created, recorded in RoomRecord.Via.
+const (
+	ViaAPI     = "api"     // POST /v1/rooms
+	ViaControl = "control" // CreateRoomDirect (another tool)
+)
+
 // State is a snapshot of the fake: live rooms plus the full history.
 type State struct {
-	Rooms   []RoomState    `json:"rooms"`
-	Created []CreateRecord `json:"created"` // every streaming-in ever created, kept across Wipe
-	Deleted []DeleteRecord `json:"deleted"` // every stream and room deletion
+	Rooms        []RoomState    `json:"rooms"`
+	Created      []CreateRecord `json:"created"`       // every streaming-in ever created, kept across Wipe
+	Deleted      []DeleteRecord `json:"deleted"`       // every stream and room deletion
+	Modified     []ModifyRecord `json:"modified"`      // every PATCH of a stream and PUT of a room that reached its target
+	RoomsCreated []RoomRecord   `json:"rooms_created"` // every room ever created, kept across Wipe
+}
+
+// ModifyRecord is one change request that reached an existing room or
+// stream (recorded whether or not each of its operations succeeded).
+type ModifyRecord struct {
+	Kind   string    `json:"kind"` // "stream" or "room"
+	Room   string    `json:"room"`
+	Stream string    `json:"stream,omitempty"`
+	URL    string    `json:"url,omitempty"`
+	Op     string    `json:"op"` // "patch" (PATCH …/streams/{id}) or "update" (PUT /v1/rooms/{id})
+	Time   time.Time `json:"time"`
+}
+
+// RoomRecord is one room creation.
+type RoomRecord struct {
+	Service string    `json:"service"`
+	Room    string    `json:"room"`
+	Name    string    `json:"name"`
+	Via     string    `json:"via"` // ViaAPI or ViaControl
+	Time    time.Time `json:"time"`
 }
 
 // RoomState is one room in a State.
@@ -67,9 +95,11 @@ func (s *Server) Dump() State {
 	defer s.mu.Unlock()
 	now := time.Now()
 	st := State{
-		Rooms:   make([]RoomState, 0, len(s.rooms)),
-		Created: make([]CreateRecord, 0, len(s.created)),
-		Deleted: append([]DeleteRecord(nil), s.deleted...),
+		Rooms:        make([]RoomState, 0, len(s.rooms)),
+		Created:      make([]CreateRecord, 0, len(s.created)),
+		Deleted:      append([]DeleteRecord(nil), s.deleted...),
+		Modified:     append([]ModifyRecord{}, s.modified...),
+		RoomsCreated: append([]RoomRecord{}, s.roomsCreated...),
 	}
 	for _, c := range s.created {
 		c.Attributes = deepCopy(c.Attributes)
