@@ -52,6 +52,7 @@ type Agent struct {
 	reloads  *prometheus.CounterVec
 	reloadOK prometheus.Gauge
 	hookCnt  *prometheus.CounterVec
+	journal  *reconcile.Journal
 	mu       sync.Mutex
 	policy   *policy.Policy
 }
@@ -73,11 +74,12 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := reconcile.LoadState(cfg.Agent.StateFile, cfg.Agent.ID)
+	j, err := OpenJournal(cfg, true)
 	if err != nil {
 		return nil, err
 	}
-	ec := reconcile.Config{Agent: cfg.Agent.ID, Servers: servers, OWT: RateLimit(owt, cfg.OWT.RateLimit), State: st, Policy: o.Policy,
+	a.journal = j
+	ec := reconcile.Config{Agent: cfg.Agent.ID, Servers: servers, OWT: RateLimit(owt, cfg.OWT.RateLimit), Journal: j, Policy: o.Policy,
 		Log: o.Log, Metrics: reconcile.NewMetrics(a.reg), PendingHold: cfg.OWT.PendingHold}
 	if o.EngineTweak != nil {
 		o.EngineTweak(&ec)
@@ -97,6 +99,7 @@ func New(o Options) (*Agent, error) {
 	for _, c := range cfg.Hooks.Allow {
 		p, err := netip.ParsePrefix(strings.TrimSpace(c))
 		if err != nil {
+			_ = a.Close()
 			return nil, fmt.Errorf("hooks.allow: %q is not a CIDR: %w", c, err)
 		}
 		allow = append(allow, p)
@@ -113,6 +116,19 @@ func New(o Options) (*Agent, error) {
 		a.watcher.Seed(o.Policy)
 	}
 	return a, nil
+}
+
+// Close releases the ownership journal (and its single-writer lock) of an
+// agent that will not Run; Run releases it itself.
+func (a *Agent) Close() error {
+	if a.journal == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := a.journal.Close(ctx)
+	a.journal = nil
+	return err
 }
 
 // Engine returns the agent's engine.
@@ -233,6 +249,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	_ = a.metrics.Shutdown(sctx)
 	wg.Wait()
+	if err := a.Close(); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
 	a.log.Info("stopped")
 	return runErr
 }

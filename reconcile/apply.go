@@ -36,12 +36,13 @@ type Result struct {
 	Duration time.Duration
 }
 
-// Applier applies room plans to OWT, keeping the observed room, the state
-// file and the pending-POST registry up to date as it goes.
+// Applier applies room plans to OWT, keeping the observed room, the
+// ownership journal and the pending-POST registry up to date as it goes.
+// Every create is recorded in the journal as an intent before it is sent.
 type Applier struct {
 	OWT     OWT
 	Agent   string
-	State   *State
+	Journal *Journal
 	Pending *Pending
 	Log     *slog.Logger
 	// PendingHold is how long a streaming-in POST of unknown outcome may
@@ -51,7 +52,10 @@ type Applier struct {
 	Slots chan struct{}
 	// Observe, if set, is told about every applied op.
 	Observe func(r Result)
-	Now     func() time.Time
+	// RoomDeleted, if set, is told the id of every room deleted, so that
+	// listings begun before the delete cannot bring it back.
+	RoomDeleted func(id string)
+	Now         func() time.Time
 }
 
 func (a *Applier) now() time.Time {
@@ -59,6 +63,42 @@ func (a *Applier) now() time.Time {
 		return a.Now()
 	}
 	return time.Now()
+}
+
+// OutcomeNotRecorded is the result of a create that was not made because
+// its intent could not be recorded in the journal's store.
+const OutcomeNotRecorded = "not_recorded"
+
+// record writes a create's intent durably before the create is sent.
+func (a *Applier) record(ctx context.Context, in Intent) error {
+	if a.Journal == nil {
+		return nil
+	}
+	if err := a.Journal.Begin(ctx, in); err != nil {
+		return fmt.Errorf("its intent could not be recorded in %s: %w (retried with backoff; fix the store)", a.Journal, err)
+	}
+	return nil
+}
+
+// done forgets a POST whose outcome is known and closes its intent.
+func (a *Applier) done(room string, k StreamKey, opID string) {
+	a.Pending.Done(room, k)
+	if a.Journal != nil {
+		a.Journal.End(opID)
+	}
+}
+
+// mayHaveHappened reports a failed create that OWT may still have made:
+// anything but a refused connection or a definite 4xx answer.
+func mayHaveHappened(err error) bool {
+	if isDialError(err) {
+		return false
+	}
+	var oe *owtapi.Error
+	if errors.As(err, &oe) && oe.Status >= 400 && oe.Status < 500 {
+		return false
+	}
+	return true
 }
 
 // errRoomGone stops a room's plan when OWT says the room no longer exists.
@@ -218,8 +258,17 @@ func (a *Applier) log(r Result) {
 func (a *Applier) apply(ctx context.Context, op Op, rr *roomRun) (string, error) {
 	switch op.Kind {
 	case OpCreateRoom:
+		intent := Intent{ID: newOpID(), Kind: IntentRoom, Room: op.Room, At: a.now(), SeenIDs: op.seenIDs}
+		if err := a.record(ctx, intent); err != nil {
+			return OutcomeNotRecorded, fmt.Errorf("create room %q not made: %w", op.Room, err)
+		}
 		room, err := a.OWT.CreateRoom(ctx, op.Room, op.options)
 		if err != nil {
+			if a.Journal != nil && !mayHaveHappened(err) {
+				a.Journal.End(intent.ID)
+			}
+			// Otherwise the intent stays open: the next room listing adopts
+			// the room if OWT made it, so it is neither made twice nor leaked.
 			return "failed", fmt.Errorf("create room %q: %w", op.Room, err)
 		}
 		rr.with(func(obs *ObservedRoom) {
@@ -227,10 +276,10 @@ func (a *Applier) apply(ctx context.Context, op Op, rr *roomRun) (string, error)
 			obs.Views = ViewLabels(room)
 			obs.Participants = 0
 		})
-		if a.State != nil {
-			a.State.SetRoom(op.Room, room.ID, a.now())
-			if err := a.State.Save(); err != nil && a.Log != nil {
-				a.Log.Error("could not record created room", "room", op.Room, "room_id", room.ID, "err", err)
+		if a.Journal != nil {
+			a.Journal.RoomCreated(intent.ID, op.Room, room.ID, a.now())
+			if err := a.Journal.Commit(ctx); err != nil && a.Log != nil {
+				a.Log.Error("created room not recorded yet; its open intent adopts it after a restart", "room", op.Room, "room_id", room.ID, "err", err)
 			}
 		}
 		return "ok", nil
@@ -243,28 +292,34 @@ func (a *Applier) apply(ctx context.Context, op Op, rr *roomRun) (string, error)
 			Media:      owtapi.MediaRequest{Audio: orAuto(in.Media.Audio), Video: orAuto(in.Media.Video)},
 			Attributes: Attributes(a.Agent, in.Key, in.Param, in.URL, opID),
 		}
-		a.Pending.Begin(op.Room, in.Key, opID, a.now())
+		now := a.now()
+		if err := a.record(ctx, Intent{ID: opID, Kind: IntentInput, Room: op.Room, Stream: in.Key, Op: opID, At: now}); err != nil {
+			return OutcomeNotRecorded, fmt.Errorf("start streaming-in of %s in room %q not made: %w", in.Key, op.Room, err)
+		}
+		a.Pending.Begin(op.Room, in.Key, opID, now)
 		s, err := a.OWT.StartStreamingIn(ctx, op.RoomID, req)
 		if err != nil {
 			if owtapi.IsRoomNotFound(err) {
-				a.Pending.Done(op.Room, in.Key)
+				a.done(op.Room, in.Key, opID)
 				return "failed", a.roomGone(rr, err)
 			}
 			if isDialError(err) {
 				// The request never left: nothing can have been created.
-				a.Pending.Done(op.Room, in.Key)
+				a.done(op.Room, in.Key, opID)
 				return "failed", fmt.Errorf("start streaming-in of %s in room %q: OWT not reachable: %w", in.Key, op.Room, err)
 			}
 			if owtapi.IsTimeout(err) || owtapi.IsTransport(err) || ctx.Err() != nil {
 				// OWT may still be pulling: re-list, never blindly retry.
-				a.Pending.Unknown(op.Room, in.Key, a.now().Add(a.PendingHold))
+				// The intent stays open until a listing shows the stream or
+				// the hold runs out, across restarts too.
+				a.Pending.Unknown(op.Room, in.Key, now.Add(a.PendingHold))
 				rr.with(func(obs *ObservedRoom) { obs.Listed = false })
 				return "failed", fmt.Errorf("start streaming-in of %s in room %q: outcome unknown, will re-list before retrying: %w", in.Key, op.Room, err)
 			}
-			a.Pending.Done(op.Room, in.Key)
+			a.done(op.Room, in.Key, opID)
 			return "failed", fmt.Errorf("start streaming-in of %s in room %q from %s: %w (OWT could not pull it: check that OWT reaches SRS at that URL and that the stream is live)", in.Key, op.Room, in.URL, err)
 		}
-		a.Pending.Done(op.Room, in.Key)
+		a.done(op.Room, in.Key, opID)
 		rr.with(func(obs *ObservedRoom) {
 			rr.newIDs[in.Key] = s.ID
 			obs.Inputs = append(obs.Inputs, Input{ID: s.ID, Key: in.Key, InViews: append([]string(nil), s.Info.InViews...), URL: in.URL, Param: in.Param, Op: opID})
@@ -312,8 +367,8 @@ func (a *Applier) apply(ctx context.Context, op Op, rr *roomRun) (string, error)
 			}
 		}
 		rr.with(func(obs *ObservedRoom) { removeInput(obs, op.StreamID) })
-		if a.State != nil && !op.duplicate {
-			a.State.ClearMissing(op.Room, op.key) // its grace is over: nothing to remember
+		if a.Journal != nil && !op.duplicate {
+			a.Journal.ClearMissing(op.Room, op.key) // its grace is over: nothing to remember
 		}
 		return "ok", nil
 
@@ -338,10 +393,13 @@ func (a *Applier) apply(ctx context.Context, op Op, rr *roomRun) (string, error)
 			return "failed", fmt.Errorf("delete room %q (%s): %w", op.Room, op.RoomID, err)
 		}
 		rr.with(func(obs *ObservedRoom) { obs.Exists, obs.ID, obs.Inputs = false, "", nil })
-		if a.State != nil {
-			a.State.ForgetRoom(op.Room)
-			if err := a.State.Save(); err != nil && a.Log != nil {
-				a.Log.Error("could not record deleted room", "room", op.Room, "err", err)
+		if a.RoomDeleted != nil {
+			a.RoomDeleted(op.RoomID)
+		}
+		if a.Journal != nil {
+			a.Journal.ForgetRoom(op.Room)
+			if err := a.Journal.Commit(ctx); err != nil && a.Log != nil {
+				a.Log.Error("deleted room not recorded yet; it is found gone again after a restart", "room", op.Room, "err", err)
 			}
 		}
 		return "ok", nil
@@ -366,9 +424,8 @@ func (a *Applier) roomGone(rr *roomRun, err error) error {
 		obs.Exists, obs.ID, obs.Inputs, obs.Listed = false, "", nil, false
 		owned, name = obs.Owned, obs.Name
 	})
-	if owned && a.State != nil {
-		a.State.ForgetRoom(name)
-		_ = a.State.Save()
+	if owned && a.Journal != nil {
+		a.Journal.ForgetRoom(name)
 	}
 	return fmt.Errorf("%w: %v", errRoomGone, err)
 }

@@ -21,7 +21,9 @@ type Config struct {
 	Agent   string
 	Servers []SRSServer
 	OWT     OWT
-	State   *State
+	// Journal is the ownership journal, opened (and so locked) by the
+	// caller, who also closes it. Nil: nothing is owned or remembered.
+	Journal *Journal
 	Policy  *policy.Policy
 	Log     *slog.Logger
 	Metrics *Metrics
@@ -35,6 +37,13 @@ type Config struct {
 	RefreshDelay time.Duration
 	// RetryBase and RetryMax bound the per-room backoff. Defaults 200ms and 30s.
 	RetryBase, RetryMax time.Duration
+	// IntentSettle: a room create with an open intent (its outcome unknown,
+	// or made before a restart) is resolved by a room listing begun at
+	// least this long after the create was sent. Default 2s.
+	IntentSettle time.Duration
+	// PendingPoll: how often a room with a streaming-in POST of unknown
+	// outcome is re-listed to find the stream. Default 1s.
+	PendingPoll time.Duration
 }
 
 type srsReading struct {
@@ -82,8 +91,11 @@ type Engine struct {
 	cache     map[string]*ObservedRoom
 	stale     map[string]bool // rooms to re-list before planning
 	waitSRS   map[string]bool // rooms waiting for a fresher SRS reading
-	budget    Budget
-	budgetAt  time.Time
+	// deletedRooms: ids of rooms the agent deleted, with when, kept until a
+	// listing begun after the delete replaces the index.
+	deletedRooms map[string]time.Time
+	budget       Budget
+	budgetAt     time.Time
 	// backlogRooms are rooms queued by the last resync and not yet worked on.
 	backlogRooms map[string]bool
 	primed       chan struct{}
@@ -112,6 +124,12 @@ func NewEngine(cfg Config) *Engine {
 	if cfg.RetryMax == 0 {
 		cfg.RetryMax = 30 * time.Second
 	}
+	if cfg.IntentSettle == 0 {
+		cfg.IntentSettle = 2 * time.Second
+	}
+	if cfg.PendingPoll == 0 {
+		cfg.PendingPoll = time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -119,7 +137,7 @@ func NewEngine(cfg Config) *Engine {
 		srs: map[string]*srsReading{}, serverOf: map[string]string{}, hints: map[StreamKey]Hint{},
 		hintRooms: map[StreamKey]*DesiredInput{}, unpub: map[StreamKey]time.Time{}, unpubSeen: map[StreamKey]time.Time{}, params: map[string]string{},
 		keyParam: map[StreamKey]string{}, cache: map[string]*ObservedRoom{}, stale: map[string]bool{},
-		waitSRS: map[string]bool{}, backlogRooms: map[string]bool{}, primed: make(chan struct{}), desired: &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}},
+		waitSRS: map[string]bool{}, deletedRooms: map[string]time.Time{}, backlogRooms: map[string]bool{}, primed: make(chan struct{}), desired: &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}},
 		resyncCh: make(chan struct{}, 1), refreshCh: make(chan struct{}, 1)}
 	e.policy.Store(cfg.Policy)
 	slots := 8
@@ -128,13 +146,17 @@ func NewEngine(cfg Config) *Engine {
 	}
 	// reconcile.concurrency bounds both the rooms worked on at once and the
 	// OWT operations in flight across them.
-	e.applier = &Applier{OWT: cfg.OWT, Agent: cfg.Agent, State: cfg.State, Pending: e.pending, Log: cfg.Log,
-		PendingHold: cfg.PendingHold, Observe: cfg.Metrics.observeOp, Slots: make(chan struct{}, slots)}
+	e.applier = &Applier{OWT: cfg.OWT, Agent: cfg.Agent, Journal: cfg.Journal, Pending: e.pending, Log: cfg.Log,
+		PendingHold: cfg.PendingHold, Observe: cfg.Metrics.observeOp, Slots: make(chan struct{}, slots), RoomDeleted: e.roomDeleted}
+	if j := cfg.Journal; j != nil {
+		e.pending.OnResolve = j.End
+		j.OnSave = e.storeWritten
+	}
 	cfg.Metrics.setFuncs(func() float64 { return float64(e.queue.Len()) }, e.ownedStreams, func() float64 {
-		if cfg.State == nil {
+		if cfg.Journal == nil {
 			return 0
 		}
-		return float64(len(cfg.State.Rooms()))
+		return float64(len(cfg.Journal.Rooms()))
 	})
 	return e
 }
@@ -196,6 +218,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	// streaming-in POST half-way.
 	opCtx, cancelOps := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelOps()
+	e.recoverIntents(time.Now())
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
@@ -224,10 +247,68 @@ func (e *Engine) Run(ctx context.Context) error {
 	<-ctx.Done()
 	e.queue.ShutDown()
 	wg.Wait()
-	if e.cfg.State != nil {
-		return e.cfg.State.Save()
+	if e.cfg.Journal != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return e.cfg.Journal.Commit(sctx)
 	}
 	return nil
+}
+
+// recoverIntents turns the open streaming-in intents of an earlier run into
+// held POSTs: a stream whose POST may still complete on OWT (which hides it
+// meanwhile) is not started again until a listing shows it or the hold runs
+// out. Room intents are resolved by the first room listings.
+func (e *Engine) recoverIntents(now time.Time) {
+	j := e.cfg.Journal
+	if j == nil {
+		return
+	}
+	for _, in := range j.Intents() {
+		switch in.Kind {
+		case IntentInput:
+			until := in.At.Add(e.cfg.PendingHold)
+			if now.After(until) {
+				j.End(in.ID)
+				continue
+			}
+			e.pending.Restore(in.Room, in.Stream, in.ID, in.At, until)
+			e.log.Info("streaming-in POST of an earlier run may still complete; holding new POSTs for it", "room", in.Room,
+				"stream", in.Stream.String(), "hold_left", until.Sub(now).Round(time.Millisecond))
+		case IntentRoom:
+			e.log.Info("room create of an earlier run has an open intent; resolving it from the room listing before any write to the room", "room", in.Room)
+		}
+	}
+}
+
+// resolveRoomIntents settles the open room intents with a room listing
+// (see Journal.ResolveRoomIntents) and logs what it decided.
+func (e *Engine) resolveRoomIntents(ix RoomIndex, only string) {
+	if e.cfg.Journal == nil {
+		return
+	}
+	for _, r := range e.cfg.Journal.ResolveRoomIntents(ix, only, e.cfg.IntentSettle) {
+		r.log(e.log)
+	}
+}
+
+// storeWritten is told the outcome of every journal write.
+func (e *Engine) storeWritten(err error) {
+	if m := e.cfg.Metrics; m != nil {
+		m.storeWrite(err)
+	}
+	if err != nil {
+		e.log.Error("ownership journal NOT written: creates are not made until it can be; hooks are still answered", "store", e.cfg.Journal.String(), "err", err)
+	}
+}
+
+// roomDeleted remembers a room the agent deleted, so that a room listing
+// begun before the delete does not bring it back.
+func (e *Engine) roomDeleted(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.deletedRooms[id] = time.Now()
+	e.rooms = e.rooms.Without(map[string]bool{id: true})
 }
 
 func (e *Engine) loop(ctx context.Context) {
@@ -472,8 +553,9 @@ func (e *Engine) resync(ctx context.Context) {
 		e.roomsOK, e.roomsErr = false, err
 		e.log.Warn("OWT room listing failed; will retry at the next resync", "err", err)
 	} else {
-		e.rooms, e.roomsOK, e.roomsErr = IndexRooms(rooms), true, nil
-		e.rooms.ListedAt = listStart
+		ix := IndexRooms(rooms)
+		ix.ListedAt = listStart
+		e.rooms, e.roomsOK, e.roomsErr = e.withoutDeletedLocked(ix), true, nil
 	}
 	names := map[string]bool{}
 	for n := range e.desired.Rooms {
@@ -482,9 +564,15 @@ func (e *Engine) resync(ctx context.Context) {
 	for _, n := range e.rooms.Names() {
 		names[n] = true
 	}
-	if e.cfg.State != nil {
-		for _, n := range e.cfg.State.Rooms() {
+	if e.cfg.Journal != nil {
+		if err == nil {
+			e.resolveRoomIntents(e.rooms, "")
+		}
+		for _, n := range e.cfg.Journal.Rooms() {
 			names[n] = true
+		}
+		for _, in := range e.cfg.Journal.Intents() {
+			names[in.Room] = true
 		}
 	}
 	for n := range e.cache {
@@ -502,8 +590,8 @@ func (e *Engine) resync(ctx context.Context) {
 			inputs = append(inputs, RoomStream{Room: name, Key: in.Key})
 		}
 	}
-	if e.cfg.State != nil && e.primedSet {
-		e.cfg.State.PruneMissing(inputs)
+	if e.cfg.Journal != nil && e.primedSet {
+		e.cfg.Journal.PruneMissing(inputs)
 	}
 	for k := range e.unpubSeen {
 		if !held[k] {
@@ -564,7 +652,7 @@ func (e *Engine) primeCache(ctx context.Context, names map[string]bool) {
 	e.mu.Lock()
 	var rooms []*ObservedRoom
 	for n := range names {
-		o := e.rooms.Locate(n, e.cfg.State)
+		o := e.rooms.Locate(n, e.cfg.Journal)
 		if o.Exists {
 			rooms = append(rooms, &o)
 		}
@@ -788,12 +876,12 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	if obs == nil || e.stale[name] {
 		// After a resync, locate the room again from the fresh room list:
 		// a room re-created by someone else has a new id.
-		o := e.rooms.Locate(name, e.cfg.State)
+		o := e.rooms.Locate(name, e.cfg.Journal)
 		obs = &o
-	} else if rec, ok := e.stateRoom(name); ok && (!obs.Exists || obs.ID != rec.ID) {
+	} else if rec, ok := e.journalRoom(name); ok && (!obs.Exists || obs.ID != rec.ID) {
 		obs.ID, obs.Exists, obs.Owned, obs.Listed = rec.ID, true, true, false
 	} else if !obs.Exists {
-		o := e.rooms.Locate(name, e.cfg.State)
+		o := e.rooms.Locate(name, e.cfg.Journal)
 		if o.Exists {
 			obs = &o
 		}
@@ -820,22 +908,23 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 		e.scheduleRefresh(0)
 	}
 
-	if obs.Gone && e.cfg.State != nil {
-		e.log.Warn("room the agent created is gone from OWT (deleted by hand or OWT restarted); it will be created again if still needed", "room", name)
-		e.cfg.State.ForgetRoom(name)
-		_ = e.cfg.State.Save()
-		obs.Gone, obs.Owned = false, false
+	createHeld := ""
+	if !obs.Exists {
+		var relocated bool
+		createHeld, relocated = e.settleRoomIntent(ctx, name, obs)
+		needList = needList || relocated
 	}
 	var listErr error
 	if needList && obs.Exists {
+		probed := obs.ID
 		listErr = ObserveRoom(ctx, e.cfg.OWT, e.cfg.Agent, obs, deleteCandidate)
 		if listErr == nil {
 			e.pending.Seen(name, obs.Inputs)
-			if !obs.Exists && e.cfg.State != nil {
-				if _, owned := e.cfg.State.Room(name); owned {
-					e.log.Warn("room the agent created is gone from OWT (deleted by hand or OWT restarted); it will be created again if still needed", "room", name)
-					e.cfg.State.ForgetRoom(name)
-					_ = e.cfg.State.Save()
+			if !obs.Exists {
+				// OWT's NotFound for the room itself: the only proof it is gone.
+				if rec, owned := e.journalRoom(name); owned && rec.ID == probed {
+					e.log.Warn("room the agent created is gone from OWT (deleted by hand or OWT restarted); it will be created again if still needed", "room", name, "room_id", probed)
+					e.cfg.Journal.ForgetRoom(name)
 				}
 				obs.Owned = false
 			}
@@ -855,17 +944,17 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	complete, why := e.srsCompleteLocked()
 	grace := e.pol().Reconcile.DeleteGrace
 	ctxPlan := RoomContext{
-		Desired: desired, Observed: obs, SnapshotAt: snapAt, Grace: grace,
+		Desired: desired, Observed: obs, SnapshotAt: snapAt, Grace: grace, CreateHeld: createHeld,
 		DeletesAllowed: complete && listErr == nil, DeletesHeldWhy: why,
 		Live: func(k StreamKey) bool { _, ok := e.desiredKeyListed(k); return ok },
 		MissingSince: func(k StreamKey) (time.Time, bool) {
 			if at, ok := e.unpub[k]; ok {
 				return at, true
 			}
-			if e.cfg.State == nil {
+			if e.cfg.Journal == nil {
 				return time.Time{}, false
 			}
-			return e.cfg.State.MissingSince(name, k)
+			return e.cfg.Journal.MissingSince(name, k)
 		},
 		InFlight:      func(k StreamKey) bool { return e.pending.InFlight(name, k, now) },
 		DesiredRoomOf: e.desiredRoomOfLocked,
@@ -882,14 +971,14 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 		obs.Listed = false
 	}
 	plan := PlanRoom(ctxPlan)
-	if e.cfg.State != nil {
+	if e.cfg.Journal != nil {
 		for _, k := range plan.NewlyMissing {
 			if !snapAt.IsZero() {
-				e.cfg.State.SetMissing(name, k, snapAt)
+				e.cfg.Journal.SetMissing(name, k, snapAt)
 			}
 		}
 		for _, k := range plan.Wanted {
-			e.cfg.State.ClearMissing(name, k)
+			e.cfg.Journal.ClearMissing(name, k)
 		}
 	}
 	if time.Since(e.budgetAt) > e.budgetWindow() {
@@ -925,10 +1014,14 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	}
 
 	results := e.applier.ApplyRoom(ctx, &plan, obs)
-	if e.cfg.State != nil {
-		if err := e.cfg.State.Save(); err != nil {
-			e.log.Error("state file not saved", "err", err)
-		}
+	if e.cfg.Journal != nil {
+		// Grace records and closed intents; creates committed their own.
+		// A failure is logged and counted by storeWritten.
+		_ = e.cfg.Journal.Commit(ctx)
+	}
+	if e.pending.Waiting(name, time.Now()) {
+		// A POST of unknown outcome holds a start: look for its stream again soon.
+		e.queue.AddAfter(name, e.cfg.PendingPoll)
 	}
 
 	e.mu.Lock()
@@ -984,11 +1077,40 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	return errors.Join(errs...)
 }
 
-func (e *Engine) stateRoom(name string) (RoomRecord, bool) {
-	if e.cfg.State == nil {
+func (e *Engine) journalRoom(name string) (RoomRecord, bool) {
+	if e.cfg.Journal == nil {
 		return RoomRecord{}, false
 	}
-	return e.cfg.State.Room(name)
+	return e.cfg.Journal.Room(name)
+}
+
+// settleRoomIntent handles a room that does not exist but has an open
+// create intent: too young, the create is held (the room is looked at
+// again once it may be settled); old enough, a fresh room listing resolves
+// it and obs is located again (relocated). It returns why a create is held.
+func (e *Engine) settleRoomIntent(ctx context.Context, name string, obs *ObservedRoom) (held string, relocated bool) {
+	j := e.cfg.Journal
+	if j == nil {
+		return "", false
+	}
+	in, open := j.RoomIntent(name)
+	if !open {
+		return "", false
+	}
+	if age := time.Since(in.At); age < e.cfg.IntentSettle {
+		e.queue.AddAfter(name, e.cfg.IntentSettle-age+10*time.Millisecond)
+		return fmt.Sprintf("a create of this room sent %s ago has no known outcome yet; waiting for a room listing to tell", age.Round(time.Millisecond)), false
+	}
+	listStart := time.Now()
+	rooms, err := e.cfg.OWT.ListRooms(ctx)
+	if err != nil {
+		return "a create of this room has no known outcome and the room listing to check it failed: " + err.Error(), false
+	}
+	ix := IndexRooms(rooms)
+	ix.ListedAt = listStart
+	e.resolveRoomIntents(ix, name)
+	*obs = ix.Locate(name, j)
+	return "", true
 }
 
 // OnHook takes an SRS hook: the policy may reject a publish (deny route,
@@ -1068,9 +1190,9 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 		rooms[t.Room] = true
 	}
 	grace := p.Reconcile.DeleteGrace
-	if e.cfg.State != nil {
+	if e.cfg.Journal != nil {
 		for r := range rooms {
-			e.cfg.State.SetMissing(r, key, now)
+			e.cfg.Journal.SetMissing(r, key, now)
 		}
 	}
 	e.mu.Unlock()
@@ -1107,3 +1229,17 @@ type notYetError struct{ err error }
 
 func (e *notYetError) Error() string { return e.err.Error() }
 func (e *notYetError) Unwrap() error { return e.err }
+
+// withoutDeletedLocked drops from a fresh index the rooms the agent deleted
+// after its listing began, and forgets deletes older than the listing.
+func (e *Engine) withoutDeletedLocked(ix RoomIndex) RoomIndex {
+	drop := map[string]bool{}
+	for id, at := range e.deletedRooms {
+		if at.Before(ix.ListedAt) {
+			delete(e.deletedRooms, id)
+			continue
+		}
+		drop[id] = true
+	}
+	return ix.Without(drop)
+}

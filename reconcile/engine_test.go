@@ -15,6 +15,7 @@ import (
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
 	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
+	"github.com/srs-owt-proxy/srs-owt-proxy/store"
 )
 
 // rig is an engine wired to in-memory SRS and OWT over loopback HTTP,
@@ -23,7 +24,7 @@ type rig struct {
 	t      *testing.T
 	lab    *lab.Lab
 	engine *reconcile.Engine
-	state  *reconcile.State
+	state  *reconcile.Journal
 	owt    *owtapi.Client
 	cancel context.CancelFunc
 	done   chan error
@@ -59,12 +60,20 @@ func startRig(t *testing.T, l *lab.Lab, hookLn net.Listener, o rigOpts) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := reconcile.LoadState(o.statePath, "test-agent")
+	var backing reconcile.Store = &store.Memory{}
+	if o.statePath != "" {
+		f, err := store.OpenFile(o.statePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		backing = f
+	}
+	st, err := reconcile.OpenJournal(context.Background(), backing, "test-agent")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srs := srsapi.NewClient(srsapi.Config{Name: "origin", BaseURL: l.SRSURL})
-	e := reconcile.NewEngine(reconcile.Config{Agent: "test-agent", OWT: owt, State: st, Policy: pol,
+	e := reconcile.NewEngine(reconcile.Config{Agent: "test-agent", OWT: owt, Journal: st, Policy: pol,
 		Servers:     []reconcile.SRSServer{{Name: "origin", Pull: "rtmp://127.0.0.1:1935", Client: srs}},
 		PendingHold: o.pendingHold, HintTTL: o.hintTTL, RefreshDelay: 50 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond})
 	hs := &http.Server{Handler: srsapi.NewHookHandler(srsapi.HookHandlerConfig{Receiver: e}), ReadHeaderTimeout: time.Second}
@@ -79,11 +88,16 @@ func startRig(t *testing.T, l *lab.Lab, hookLn net.Listener, o rigOpts) *rig {
 	return r
 }
 
+// stop stops the engine and closes its journal (releasing the state
+// file's lock), as the agent does on shutdown.
 func (r *rig) stop() {
 	if r.cancel != nil {
 		r.cancel()
 		<-r.done
 		r.cancel = nil
+		if err := r.state.Close(context.Background()); err != nil {
+			r.t.Errorf("close journal: %v", err)
+		}
 	}
 }
 

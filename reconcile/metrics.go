@@ -23,6 +23,8 @@ type Metrics struct {
 	LastResync     prometheus.Gauge
 	Hints          *prometheus.CounterVec
 	PolicyErrors   prometheus.Gauge
+	StoreWrites    *prometheus.CounterVec
+	StoreHealthy   prometheus.Gauge
 	reg            prometheus.Registerer
 	queueDepth     atomic.Pointer[func() float64]
 	ownedStreams   atomic.Pointer[func() float64]
@@ -62,14 +64,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Hook hints by kind (publish, unpublish, busy, ignored, denied)."}, []string{"kind"}),
 		PolicyErrors: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_unroutable_streams",
 			Help: "Streams the policy could not place (bad rendered name)."}),
+		StoreWrites: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_store_writes_total",
+			Help: "Writes of the ownership journal to its store, by result (ok, error). A create whose intent is not written is not made."}, []string{"result"}),
+		StoreHealthy: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_store_healthy",
+			Help: "1 if the last write of the ownership journal succeeded (or none was needed yet), 0 if it failed."}),
 		reg: reg,
 	}
+	m.StoreHealthy.Set(1)
 	m.QueueDepth = gaugeFunc("srs_owt_proxy_queue_depth", "Rooms waiting in the work queue.", &m.queueDepth)
 	m.OwnedStreams = gaugeFunc("srs_owt_proxy_owned_streams", "Streaming-ins owned by this agent, as last observed.", &m.ownedStreams)
 	m.OwnedRooms = gaugeFunc("srs_owt_proxy_owned_rooms", "Rooms created by this agent.", &m.ownedRooms)
 	if reg != nil {
 		reg.MustRegister(m.Reconciles, m.ReconcileTime, m.QueueDepth, m.Retries, m.Ops, m.DeletesHeld,
-			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors)
+			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors, m.StoreWrites, m.StoreHealthy)
 	}
 	return m
 }
@@ -102,4 +109,17 @@ func (m *Metrics) reconcile(result string, d time.Duration) {
 	}
 	m.Reconciles.WithLabelValues(result).Inc()
 	m.ReconcileTime.Observe(d.Seconds())
+}
+
+func (m *Metrics) storeWrite(err error) {
+	if m == nil {
+		return
+	}
+	if err != nil {
+		m.StoreWrites.WithLabelValues("error").Inc()
+		m.StoreHealthy.Set(0)
+		return
+	}
+	m.StoreWrites.WithLabelValues("ok").Inc()
+	m.StoreHealthy.Set(1)
 }

@@ -85,20 +85,20 @@ func (ix RoomIndex) Names() []string {
 }
 
 // Locate finds the room the agent should use for name: the one it created
-// (state file) if any, else the first room of that name (used, never owned).
-func (ix RoomIndex) Locate(name string, st *State) ObservedRoom {
+// (journal) if any, else the first room of that name (used, never owned).
+// A room the agent created is taken as existing even when the listing
+// lacks it: absence from a listing proves nothing (a listing begun before
+// the create, or paged while rooms were deleted, misses rooms), so only
+// OWT's NotFound for the room itself, from ObserveRoom, makes it gone.
+func (ix RoomIndex) Locate(name string, j *Journal) ObservedRoom {
 	o := ObservedRoom{Name: name, Participants: -1}
-	if st != nil {
-		if rec, ok := st.Room(name); ok {
-			r, listed := ix.byID[rec.ID]
-			if !listed && !ix.ListedAt.IsZero() && ix.ListedAt.After(rec.Created) {
-				// A complete listing begun after the room was created lacks
-				// it: the room is gone (deleted by hand, OWT restarted).
-				o.Owned, o.Gone = true, true
-				return o
-			}
+	for _, r := range ix.byName[name] {
+		o.NameIDs = append(o.NameIDs, r.ID)
+	}
+	if j != nil {
+		if rec, ok := j.Room(name); ok {
 			o.ID, o.Exists, o.Owned = rec.ID, true, true
-			if listed {
+			if r, listed := ix.byID[rec.ID]; listed {
 				o.Views = ViewLabels(r)
 			}
 			return o
@@ -108,6 +108,40 @@ func (ix RoomIndex) Locate(name string, st *State) ObservedRoom {
 		o.ID, o.Exists, o.Views = rs[0].ID, true, ViewLabels(rs[0])
 	}
 	return o
+}
+
+// Without returns a copy of the index without the rooms in ids (rooms the
+// agent deleted after the listing behind the index began).
+func (ix RoomIndex) Without(ids map[string]bool) RoomIndex {
+	if len(ids) == 0 {
+		return ix
+	}
+	var rooms []owtapi.Room
+	for _, rs := range ix.byName {
+		for _, r := range rs {
+			if !ids[r.ID] {
+				rooms = append(rooms, r)
+			}
+		}
+	}
+	out := IndexRooms(rooms)
+	out.ListedAt = ix.ListedAt
+	return out
+}
+
+// Has reports whether the listing holds a room with that id.
+func (ix RoomIndex) Has(id string) bool { _, ok := ix.byID[id]; return ok }
+
+// NewRooms returns the ids of the rooms named name that are not in seen,
+// lowest first.
+func (ix RoomIndex) NewRooms(name string, seen []string) []string {
+	var out []string
+	for _, r := range ix.byName[name] {
+		if !contains(seen, r.ID) {
+			out = append(out, r.ID)
+		}
+	}
+	return out
 }
 
 // ObserveRoom reads the streams of a located room (and, for a room the

@@ -22,11 +22,12 @@ type ObservedRoom struct {
 	Name   string
 	ID     string // "" when the room does not exist
 	Exists bool
-	// Owned: the agent created it (recorded in the state file).
+	// Owned: the agent created it (recorded in the journal).
 	Owned bool
-	// Gone: the agent created it but a later complete room listing lacks it;
-	// its record is to be forgotten.
-	Gone bool
+	// NameIDs are the ids of every room of this name in the last room
+	// listing: a room create records them, so that after a crash the room
+	// it made is told apart from those that were there before.
+	NameIDs []string
 	// Listed: its streams were read successfully; when false nothing in it
 	// may be deleted.
 	Listed bool
@@ -73,6 +74,7 @@ func ViewLabels(r owtapi.Room) []string {
 func (o *ObservedRoom) Clone() *ObservedRoom {
 	c := *o
 	c.Views = append([]string(nil), o.Views...)
+	c.NameIDs = append([]string(nil), o.NameIDs...)
 	c.Inputs = make([]Input, len(o.Inputs))
 	for i, in := range o.Inputs {
 		in.InViews = append([]string(nil), in.InViews...)

@@ -13,18 +13,20 @@ import (
 )
 
 // OneShot reads both servers once and plans (diff) or plans and applies
-// (sync --once) every room. Planning writes nothing anywhere.
+// (sync --once) every room. Planning writes nothing anywhere: `diff` opens
+// the journal read-only and never commits it.
 type OneShot struct {
 	Agent   string
 	Servers []SRSServer
 	OWT     OWT
-	State   *State
+	// Journal, opened exclusively for sync and read-only for diff.
+	Journal *Journal
 	Policy  *policy.Policy
 	Log     *slog.Logger
 	// Concurrency bounds parallel room reads and applies (default policy's).
 	Concurrency int
-	// PendingHold as in Config.
-	PendingHold time.Duration
+	// PendingHold and IntentSettle as in Config.
+	PendingHold, IntentSettle time.Duration
 }
 
 // Observation is what a OneShot read, kept for Apply.
@@ -32,6 +34,7 @@ type Observation struct {
 	Desired    *Desired
 	Rooms      map[string]*ObservedRoom
 	SnapshotAt time.Time
+	pending    *Pending
 }
 
 func (o *OneShot) workers() int {
@@ -69,6 +72,30 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 	}
 	ix := IndexRooms(rooms)
 	ix.ListedAt = listStart
+	settle := o.IntentSettle
+	if settle == 0 {
+		settle = 2 * time.Second
+	}
+	hold := o.PendingHold
+	if hold == 0 {
+		hold = 95 * time.Second
+	}
+	// Creates of an earlier run whose outcome is unknown (open intents):
+	// rooms are adopted or released from this listing; a streaming-in POST
+	// still within its hold is not made again.
+	pending := NewPending()
+	createHeld := map[string]string{}
+	if o.Journal != nil {
+		o.Journal.ResolveRoomIntents(ix, "", settle)
+		for _, in := range o.Journal.Intents() {
+			switch {
+			case in.Kind == IntentRoom:
+				createHeld[in.Room] = "an earlier create of this room, sent at " + in.At.Format(time.RFC3339) + ", has no known outcome yet"
+			case in.Kind == IntentInput && snapAt.Before(in.At.Add(hold)):
+				pending.Restore(in.Room, in.Stream, in.ID, in.At, in.At.Add(hold))
+			}
+		}
+	}
 	pre := ComputeDesired(DesiredInputs{Policy: o.Policy, Sources: srcs})
 	names := map[string]bool{}
 	for n := range pre.Rooms {
@@ -77,8 +104,8 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 	for _, n := range ix.Names() {
 		names[n] = true
 	}
-	if o.State != nil {
-		for _, n := range o.State.Rooms() {
+	if o.Journal != nil {
+		for _, n := range o.Journal.Rooms() {
 			names[n] = true
 		}
 	}
@@ -90,7 +117,7 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 
 	obs := make(map[string]*ObservedRoom, len(sorted))
 	for _, n := range sorted {
-		r := ix.Locate(n, o.State)
+		r := ix.Locate(n, o.Journal)
 		obs[n] = &r
 	}
 	var mu sync.Mutex
@@ -98,11 +125,14 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 	o.each(sorted, func(n string) {
 		r := obs[n]
 		_, desired := pre.Rooms[n]
-		if err := ObserveRoom(ctx, o.OWT, o.Agent, r, !desired); err != nil {
+		err := ObserveRoom(ctx, o.OWT, o.Agent, r, !desired)
+		if err != nil {
 			mu.Lock()
 			listErrs = append(listErrs, err)
 			mu.Unlock()
+			return
 		}
+		pending.Seen(n, r.Inputs)
 	})
 	// The publish query is only known from hooks; inputs the agent created
 	// carry it in their attributes, so routes matching on it stay stable.
@@ -117,7 +147,7 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 	d := ComputeDesired(DesiredInputs{Policy: o.Policy, Sources: srcs, ParamOf: func(k StreamKey, _ string) string { return params[k] }})
 	for n := range d.Rooms {
 		if obs[n] == nil {
-			r := ix.Locate(n, o.State)
+			r := ix.Locate(n, o.Journal)
 			obs[n] = &r
 			sorted = append(sorted, n)
 		}
@@ -151,12 +181,13 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 			DeletesAllowed: len(listErrs) == 0, DeletesHeldWhy: why,
 			Live: func(k StreamKey) bool { return live[k] },
 			MissingSince: func(k StreamKey) (time.Time, bool) {
-				if o.State == nil {
+				if o.Journal == nil {
 					return time.Time{}, false
 				}
-				return o.State.MissingSince(n, k)
+				return o.Journal.MissingSince(n, k)
 			},
-			InFlight:      func(StreamKey) bool { return false },
+			InFlight:      func(k StreamKey) bool { return pending.InFlight(n, k, snapAt) },
+			CreateHeld:    createHeld[n],
 			DesiredRoomOf: func(k StreamKey) (string, bool) { r, ok := d.ByKey[k]; return r, ok },
 			InViewIn: func(k StreamKey, room string) bool {
 				dr := d.Rooms[room]
@@ -170,7 +201,7 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 		plan.Rooms = append(plan.Rooms, rp)
 	}
 	plan.Sort()
-	return plan, &Observation{Desired: d, Rooms: obs, SnapshotAt: snapAt}, nil
+	return plan, &Observation{Desired: d, Rooms: obs, SnapshotAt: snapAt, pending: pending}, nil
 }
 
 func (o *OneShot) each(names []string, f func(string)) {
@@ -192,17 +223,24 @@ func (o *OneShot) each(names []string, f func(string)) {
 // of one room in order. It records grace periods and created rooms in the
 // state file and returns every result.
 func (o *OneShot) Apply(ctx context.Context, plan *Plan, ob *Observation) ([]Result, error) {
-	if o.State != nil {
+	if o.Journal != nil {
 		for _, rp := range plan.Rooms {
 			for _, k := range rp.NewlyMissing {
-				o.State.SetMissing(rp.Room, k, ob.SnapshotAt)
+				o.Journal.SetMissing(rp.Room, k, ob.SnapshotAt)
 			}
 			for _, k := range rp.Wanted {
-				o.State.ClearMissing(rp.Room, k)
+				o.Journal.ClearMissing(rp.Room, k)
 			}
 		}
 	}
-	a := &Applier{OWT: o.OWT, Agent: o.Agent, State: o.State, Pending: NewPending(), Log: o.Log, PendingHold: o.PendingHold,
+	pending := ob.pending
+	if pending == nil {
+		pending = NewPending()
+	}
+	if o.Journal != nil {
+		pending.OnResolve = o.Journal.End
+	}
+	a := &Applier{OWT: o.OWT, Agent: o.Agent, Journal: o.Journal, Pending: pending, Log: o.Log, PendingHold: o.PendingHold,
 		Slots: make(chan struct{}, o.workers())}
 	var mu sync.Mutex
 	var all []Result
@@ -219,15 +257,15 @@ func (o *OneShot) Apply(ctx context.Context, plan *Plan, ob *Observation) ([]Res
 		mu.Unlock()
 	})
 	var err error
-	if o.State != nil {
+	if o.Journal != nil {
 		var inputs []RoomStream
 		for name, r := range ob.Rooms {
 			for _, in := range r.Inputs {
 				inputs = append(inputs, RoomStream{Room: name, Key: in.Key})
 			}
 		}
-		o.State.PruneMissing(inputs)
-		err = o.State.Save()
+		o.Journal.PruneMissing(inputs)
+		err = o.Journal.Commit(ctx)
 	}
 	return all, err
 }

@@ -13,6 +13,9 @@ import (
 type Pending struct {
 	mu sync.Mutex
 	m  map[pendingID]pendingEntry
+	// OnResolve, if set, is told the op id of every POST of unknown outcome
+	// that a listing or the end of its hold resolved (to close its intent).
+	OnResolve func(op string)
 }
 
 // pendingID names one stream in one room. A struct, not a joined string:
@@ -57,19 +60,49 @@ func (p *Pending) Unknown(room string, k StreamKey, until time.Time) {
 	p.m[pendingKey(room, k)] = e
 }
 
+// Restore re-creates the entry of a POST of unknown outcome made before a
+// restart (an open intent): it holds until `until`, or until a listing
+// shows the stream.
+func (p *Pending) Restore(room string, k StreamKey, op string, started, until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.m[pendingKey(room, k)] = pendingEntry{op: op, started: started, until: until}
+}
+
 // InFlight reports whether a start of k in room must wait.
 func (p *Pending) InFlight(room string, k StreamKey, now time.Time) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	e, ok := p.m[pendingKey(room, k)]
 	if !ok {
+		p.mu.Unlock()
 		return false
 	}
 	if !e.until.IsZero() && now.After(e.until) {
 		delete(p.m, pendingKey(room, k))
+		p.mu.Unlock()
+		p.resolved(e.op)
 		return false
 	}
+	p.mu.Unlock()
 	return true
+}
+
+// Waiting reports whether room has a POST that holds a start now.
+func (p *Pending) Waiting(room string, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, e := range p.m {
+		if id.room == room && (e.until.IsZero() || !now.After(e.until)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Pending) resolved(op string) {
+	if p.OnResolve != nil && op != "" {
+		p.OnResolve(op)
+	}
 }
 
 // Unresolved reports whether room has any POST of unknown outcome.
@@ -86,12 +119,17 @@ func (p *Pending) Unresolved(room string) bool {
 
 // Seen clears entries of room whose stream a fresh listing shows.
 func (p *Pending) Seen(room string, inputs []Input) {
+	var ops []string
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for _, in := range inputs {
 		k := pendingKey(room, in.Key)
 		if e, ok := p.m[k]; ok && !e.until.IsZero() {
 			delete(p.m, k)
+			ops = append(ops, e.op)
 		}
+	}
+	p.mu.Unlock()
+	for _, op := range ops {
+		p.resolved(op)
 	}
 }

@@ -39,6 +39,8 @@ type Op struct {
 	key     StreamKey
 	input   *DesiredInput
 	options map[string]any
+	// seenIDs: for a room create, the rooms of that name there before it.
+	seenIDs []string
 	// duplicate: a second input of a stream that keeps one in the room (a
 	// crash leftover, or one replaced after a pull URL change). Stopping it
 	// removes nothing live, so it needs neither grace nor complete listings.
@@ -75,6 +77,9 @@ const (
 	RuleEmpty      = "allow_empty"
 	RuleMoving     = "awaiting_replacement"
 	RuleOccupied   = "room_occupied"
+	// RuleCreatePending holds a room create while an earlier create of the
+	// same room may still have been made (its intent is open).
+	RuleCreatePending = "create_pending"
 )
 
 // RoomContext is everything the planner needs to plan one room.
@@ -98,6 +103,9 @@ type RoomContext struct {
 	DesiredRoomOf func(StreamKey) (string, bool)
 	// InViewIn reports whether the stream is in view in that other room.
 	InViewIn func(key StreamKey, room string) bool
+	// CreateHeld, when set, says why the room may not be created now (an
+	// earlier create of it has an open intent).
+	CreateHeld string
 }
 
 // RoomPlan is the plan of one room.
@@ -132,7 +140,14 @@ func PlanRoom(c RoomContext) RoomPlan {
 			p.Notes = append(p.Notes, fmt.Sprintf("room %q does not exist and the policy says create: false; create it in OWT or change the route", obs.Name))
 			return p
 		}
-		p.Ops = append(p.Ops, Op{Kind: OpCreateRoom, Room: obs.Name, Reason: fmt.Sprintf("%d stream(s) routed here", len(desiredInputs)), options: c.Desired.Options})
+		create := Op{Kind: OpCreateRoom, Room: obs.Name, Reason: fmt.Sprintf("%d stream(s) routed here", len(desiredInputs)),
+			options: c.Desired.Options, seenIDs: append([]string(nil), obs.NameIDs...)}
+		if c.CreateHeld != "" {
+			create.hold(RuleCreatePending, c.CreateHeld, 0)
+			p.Ops = append(p.Ops, create)
+			return p // nothing can go into a room not made yet
+		}
+		p.Ops = append(p.Ops, create)
 		views = optionViews(c.Desired.Options)
 	}
 	// Unread streams: inputs known from an earlier listing may be stale, and

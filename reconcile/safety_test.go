@@ -43,7 +43,7 @@ func TestNoDeletesWhenListingIncomplete(t *testing.T) {
 }
 
 // TestDeleteOnlyAfterGrace walks one vanished stream through successive
-// cycles, keeping the start of its grace in a State as the engine does.
+// cycles, keeping the start of its grace in a Journal as the engine does.
 func TestDeleteOnlyAfterGrace(t *testing.T) {
 	st, err := LoadState("", "agent-1")
 	if err != nil {

@@ -169,6 +169,7 @@ func cmdRun(args []string, _, stderr io.Writer, getenv func(string) string) int 
 		return exitError
 	}
 	if err := a.Listen(); err != nil {
+		_ = a.Close()
 		log.Error("cannot start", "err", err)
 		return exitError
 	}
@@ -193,8 +194,9 @@ func cmdRun(args []string, _, stderr io.Writer, getenv func(string) string) int 
 	return exitOK
 }
 
-// oneShot builds the read-once reconciler of diff and sync.
-func oneShot(c *common, getenv func(string) string, log *slog.Logger) (*reconcile.OneShot, error) {
+// oneShot builds the read-once reconciler of diff and sync. A writer (sync)
+// holds the journal's single-writer lock until closeJournal.
+func oneShot(c *common, getenv func(string) string, log *slog.Logger, writer bool) (*reconcile.OneShot, error) {
 	cfg, pol, _, err := c.load(getenv)
 	if err != nil {
 		return nil, err
@@ -203,12 +205,19 @@ func oneShot(c *common, getenv func(string) string, log *slog.Logger) (*reconcil
 	if err != nil {
 		return nil, err
 	}
-	st, err := reconcile.LoadState(cfg.Agent.StateFile, cfg.Agent.ID)
+	j, err := agent.OpenJournal(cfg, writer)
 	if err != nil {
 		return nil, err
 	}
-	return &reconcile.OneShot{Agent: cfg.Agent.ID, Servers: servers, OWT: owt, State: st, Policy: pol, Log: log,
+	return &reconcile.OneShot{Agent: cfg.Agent.ID, Servers: servers, OWT: owt, Journal: j, Policy: pol, Log: log,
 		PendingHold: cfg.OWT.PendingHold}, nil
+}
+
+// closeJournal releases a one-shot's journal: sync writes what is left.
+func closeJournal(o *reconcile.OneShot) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return o.Journal.Close(ctx)
 }
 
 func cmdDiff(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -231,11 +240,13 @@ func cmdDiff(args []string, stdout, stderr io.Writer, getenv func(string) string
 		fmt.Fprintln(stderr, "diff:", err)
 		return exitError
 	}
-	o, err := oneShot(&c, getenv, log)
+	o, err := oneShot(&c, getenv, log, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "diff:", err)
 		return exitError
 	}
+	// Read-only: nothing is committed, and closing releases nothing held.
+	defer func() { _ = o.Journal.Close(context.Background()) }()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	plan, _, err := o.Plan(ctx)
@@ -276,11 +287,16 @@ func cmdSync(args []string, stdout, stderr io.Writer, getenv func(string) string
 		fmt.Fprintln(stderr, "sync:", err)
 		return exitError
 	}
-	o, err := oneShot(&c, getenv, log)
+	o, err := oneShot(&c, getenv, log, true)
 	if err != nil {
 		fmt.Fprintln(stderr, "sync:", err)
 		return exitError
 	}
+	defer func() {
+		if err := closeJournal(o); err != nil {
+			fmt.Fprintln(stderr, "sync:", err)
+		}
+	}()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	plan, ob, err := o.Plan(ctx)
