@@ -225,19 +225,24 @@ func want(prefix string, rooms, perRoom int) lab.Want {
 	return w
 }
 
+// converged waits until OWT holds exactly w; see fakes.converged.
+func (e *env) converged(ctx context.Context, w lab.Want, minPatches int, timeout, poll time.Duration) (time.Duration, error) {
+	return e.Fakes.converged(ctx, w, minPatches, timeout, poll)
+}
+
 // converged waits until OWT holds exactly w, polling every poll. A full
 // dump holds the fake's lock and costs CPU, so it is taken only once OWT
-// has answered at least minPatches view patches since the last ResetCounts.
-func (e *env) converged(ctx context.Context, w lab.Want, minPatches int, timeout, poll time.Duration) (time.Duration, error) {
+// has answered at least minPatches view patches since the last resetCounts.
+func (f *fakes) converged(ctx context.Context, w lab.Want, minPatches int, timeout, poll time.Duration) (time.Duration, error) {
 	return waitFor(ctx, timeout, poll, func() string {
-		a, err := e.Fakes.activity(ctx)
+		a, err := f.activity(ctx)
 		if err != nil {
 			return err.Error()
 		}
 		if n := a.OWT[owtfake.RoutePatchStream]; n < minPatches {
 			return fmt.Sprintf("%d of %d view patches made", n, minPatches)
 		}
-		st, err := e.Fakes.dump(ctx)
+		st, err := f.dump(ctx)
 		if err != nil {
 			return err.Error()
 		}
@@ -292,7 +297,12 @@ func inView(st owtfake.State, room, appStream string) bool {
 // a room's participants) against the fakes as they are now: what one call
 // costs with nothing of the agent around it.
 func (e *env) bareRoundTrip(ctx context.Context, room string, n int) (time.Duration, error) {
-	c, err := owtapi.New(owtapi.Config{URL: e.Fakes.OWTURL, ServiceID: lab.ServiceID, ServiceKey: lab.ServiceKey})
+	return bareRoundTrip(ctx, e.Fakes.OWTURL, room, n)
+}
+
+// bareRoundTrip is env.bareRoundTrip against the fake OWT at owtURL.
+func bareRoundTrip(ctx context.Context, owtURL, room string, n int) (time.Duration, error) {
+	c, err := owtapi.New(owtapi.Config{URL: owtURL, ServiceID: lab.ServiceID, ServiceKey: lab.ServiceKey})
 	if err != nil {
 		return 0, err
 	}
@@ -304,4 +314,12 @@ func (e *env) bareRoundTrip(ctx context.Context, room string, n int) (time.Durat
 		}
 	}
 	return time.Since(start) / time.Duration(n), nil
+}
+
+// anyRoomID returns the id of one room of st ("" when none).
+func anyRoomID(st owtfake.State) string {
+	if len(st.Rooms) == 0 {
+		return ""
+	}
+	return st.Rooms[0].ID
 }

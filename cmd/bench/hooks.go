@@ -80,7 +80,7 @@ func benchHooks(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	}
 	pa, pb := percentile(agentLat, 0.99), percentile(bareLat, 0.99)
 	ratio := float64(pa) / float64(pb)
-	rep.add(figure{Key: "hook_p99_ratio", Name: "hook answer p99", RT: rt.String(),
+	rep.add(figure{Key: "hook_p99_ratio", Kind: kindRatio, Name: "hook answer p99", RT: rt.String(),
 		Floor: "bare p99 " + ms(pb), Measured: "agent p99 " + ms(pa), Value: ratio, Target: "<= 1.5", Met: ratio <= 1.5})
 	rep.detail("hooks", map[string]any{
 		"round_trip_ms": msf(rt), "concurrent": sc.Hooks, "rounds": sc.HookRounds, "samples": len(agentLat),

@@ -9,9 +9,17 @@ import (
 	"text/tabwriter"
 )
 
+// Kinds of figure.
+const (
+	kindRatio    = "ratio"    // measured / a floor taken in the same run
+	kindCount    = "count"    // a count with an exact floor (calls, writes, duplicates)
+	kindAbsolute = "absolute" // a machine-dependent absolute (CPU time, memory): no floor
+)
+
 // figure is one measured number beside its floor and target.
 type figure struct {
 	Key      string  // JSON key
+	Kind     string  // kindRatio, kindCount or kindAbsolute
 	Name     string  // human label
 	Floor    string  // what the measurement is compared with
 	Measured string  // the raw measurement
@@ -39,7 +47,7 @@ func (r *report) detail(scenario string, v any) {
 // printTable writes the human table.
 func (r *report) printTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "FIGURE\tRT\tFLOOR\tMEASURED\tRATIO/VALUE\tTARGET\t")
+	fmt.Fprintln(tw, "FIGURE\tKIND\tRT\tFLOOR\tMEASURED\tRATIO/VALUE\tTARGET\t")
 	for _, f := range r.Figures {
 		status := ""
 		if !f.Met {
@@ -49,16 +57,24 @@ func (r *report) printTable(w io.Writer) {
 		if rt == "" {
 			rt = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Key, rt, f.Floor, f.Measured, trimFloat(f.Value), f.Target, status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Key, f.Kind, rt, f.Floor, f.Measured, trimFloat(f.Value), f.Target, status)
 	}
 	_ = tw.Flush()
 }
 
-// writeJSON writes every figure's value under its key, plus "details".
+// writeJSON writes every figure's value under its key, plus "details",
+// which also holds each figure's kind, floor, measurement and target
+// under "figures".
 func (r *report) writeJSON(path string) error {
 	out := map[string]any{}
+	rows := map[string]any{}
 	for _, f := range r.Figures {
 		out[f.Key] = f.Value
+		rows[f.Key] = map[string]any{"kind": f.Kind, "round_trip": f.RT, "floor": f.Floor, "measured": f.Measured,
+			"target": f.Target, "met": f.Met}
+	}
+	if len(rows) > 0 {
+		r.detail("figures", rows)
 	}
 	if r.Details != nil {
 		out["details"] = r.Details

@@ -50,7 +50,7 @@ func benchStorm(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	took := time.Since(start)
 	ratio := float64(took) / float64(floor)
 	calls := callsNeeded(sc.StormRooms, sc.StormStreams)
-	rep.add(figure{Key: "storm_ratio", RT: rt.String(),
+	rep.add(figure{Key: "storm_ratio", Kind: kindRatio, RT: rt.String(),
 		Floor:    fmt.Sprintf("%d calls / %d x RT = %s", calls, e.concurrency, ms(floor)),
 		Measured: ms(took), Value: ratio, Target: "<= 1.5", Met: ratio <= 1.5})
 	st, err := e.Fakes.dump(ctx)
@@ -61,7 +61,12 @@ func benchStorm(ctx context.Context, sc scale, rt time.Duration, rep *report) er
 	if err != nil {
 		return fmt.Errorf("storm: %w", err)
 	}
-	rep.detail("storm", map[string]any{"round_trip_ms": msf(rt), "rooms": sc.StormRooms, "streams": sc.StormStreams,
+	bare, err := e.bareRoundTrip(ctx, anyRoomID(st), 20)
+	if err != nil {
+		return fmt.Errorf("storm: %w", err)
+	}
+	rep.detail("storm", map[string]any{"bare_round_trip_ms": msf(bare),
+		"ratio_vs_bare_round_trip": float64(took) / float64(stormFloor(sc.StormRooms, sc.StormStreams, e.concurrency, bare)), "round_trip_ms": msf(rt), "rooms": sc.StormRooms, "streams": sc.StormStreams,
 		"concurrency": e.concurrency, "calls_needed": calls, "floor_ms": msf(floor), "converged_ms": msf(took),
 		"hooks_answered_ms": msf(published), "owt_calls": a.OWT, "duplicates": lab.Duplicates(st)})
 	return nil
