@@ -176,15 +176,27 @@ func (f *fakes) activity(ctx context.Context) (activity, error) {
 	return a, err
 }
 
-// resetCounts zeroes the OWT counts, the SRS reads and the last call.
+// resetCounts zeroes the OWT counts, the SRS reads and the last call, and
+// forgets the recorded reads.
 func (f *fakes) resetCounts(ctx context.Context) error {
 	return f.call(ctx, http.MethodPost, f.OWTURL, resetPath, nil, nil)
 }
 
+// reads returns the API GETs the fakes served since the last resetCounts.
+func (f *fakes) reads(ctx context.Context) ([]apiRead, error) {
+	var list []apiRead
+	err := f.call(ctx, http.MethodGet, f.OWTURL, readsPath, nil, &list)
+	return list, err
+}
+
+// fault sets fields of the fake OWT's faults (see owtfake's /control/fault).
+func (f *fakes) fault(ctx context.Context, fields map[string]any) error {
+	return f.call(ctx, http.MethodPost, f.OWTURL, "/control/fault", fields, nil)
+}
+
 // setLatency sets the fake OWT's injected round trip.
 func (f *fakes) setLatency(ctx context.Context, d time.Duration) error {
-	ms := float64(d) / float64(time.Millisecond)
-	return f.call(ctx, http.MethodPost, f.OWTURL, "/control/fault", map[string]any{"latency_ms": ms}, nil)
+	return f.fault(ctx, map[string]any{"latency_ms": float64(d) / float64(time.Millisecond)})
 }
 
 // dump returns the fake OWT's full state.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -29,7 +30,17 @@ const serveFakesFlag = "--serve-fakes"
 const (
 	activityPath = "/bench/activity" // GET: an activity
 	resetPath    = "/bench/reset"    // POST: zero the OWT counts, the SRS reads and the last call
+	readsPath    = "/bench/reads"    // GET: the API reads (GETs) served since the last reset, as []apiRead
 )
+
+// maxRecordedReads bounds the reads the child remembers between resets.
+const maxRecordedReads = 1 << 17
+
+// apiRead is one GET of the OWT or SRS API served by the fakes child.
+type apiRead struct {
+	Server string `json:"server"` // "owt" or "srs"
+	URI    string `json:"uri"`    // request URI: path and query
+}
 
 // fakeAddrs is the JSON line the child prints once both fakes listen.
 type fakeAddrs struct {
@@ -52,6 +63,9 @@ type fakeHost struct {
 	srsReads atomic.Int64
 	inFlight atomic.Int64
 	lastCall atomic.Int64
+
+	readsMu sync.Mutex
+	reads   []apiRead // since the last reset, at most maxRecordedReads
 }
 
 // serveFakes is the child's main: it serves the fakes on 127.0.0.1:0,
@@ -121,14 +135,23 @@ func (h *fakeHost) serveOWT(w http.ResponseWriter, r *http.Request) {
 		h.owt.ResetCounts()
 		h.srsReads.Store(0)
 		h.lastCall.Store(0)
+		h.readsMu.Lock()
+		h.reads = nil
+		h.readsMu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"ok":true}`+"\n")
+	case r.URL.Path == readsPath && r.Method == http.MethodGet:
+		h.readsMu.Lock()
+		list := append([]apiRead{}, h.reads...)
+		h.readsMu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(list)
 	case strings.HasPrefix(r.URL.Path, "/bench/"):
-		http.Error(w, "unknown bench endpoint; use GET "+activityPath+" or POST "+resetPath, http.StatusNotFound)
+		http.Error(w, "unknown bench endpoint; use GET "+activityPath+", GET "+readsPath+" or POST "+resetPath, http.StatusNotFound)
 	case strings.HasPrefix(r.URL.Path, "/control/"):
 		h.owt.ServeHTTP(w, r)
 	default:
-		h.track(w, r, h.owt)
+		h.track(w, r, "owt", h.owt)
 	}
 }
 
@@ -139,12 +162,20 @@ func (h *fakeHost) serveSRS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.srsReads.Add(1)
-	h.track(w, r, h.srs)
+	h.track(w, r, "srs", h.srs)
 }
 
 // track serves an API request of the agent, keeping it counted as in
-// flight until answered and recording when it ended.
-func (h *fakeHost) track(w http.ResponseWriter, r *http.Request, next http.Handler) {
+// flight until answered and recording when it ended; a GET is remembered
+// as a read of server.
+func (h *fakeHost) track(w http.ResponseWriter, r *http.Request, server string, next http.Handler) {
+	if r.Method == http.MethodGet {
+		h.readsMu.Lock()
+		if len(h.reads) < maxRecordedReads {
+			h.reads = append(h.reads, apiRead{Server: server, URI: r.URL.RequestURI()})
+		}
+		h.readsMu.Unlock()
+	}
 	h.inFlight.Add(1)
 	defer func() {
 		h.lastCall.Store(time.Now().UnixNano())
