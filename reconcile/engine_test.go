@@ -37,6 +37,12 @@ type rigOpts struct {
 	hintTTL            time.Duration
 	statePath          string
 	env                map[string]string
+	// store, when set, backs the journal instead of statePath.
+	store reconcile.Store
+	// wrap, when set, stands between the engine and the OWT client.
+	wrap         func(reconcile.OWT) reconcile.OWT
+	metrics      *reconcile.Metrics
+	intentSettle time.Duration
 }
 
 func newRig(t *testing.T, o rigOpts) *rig {
@@ -61,7 +67,9 @@ func startRig(t *testing.T, l *lab.Lab, hookLn net.Listener, o rigOpts) *rig {
 		t.Fatal(err)
 	}
 	var backing reconcile.Store = &store.Memory{}
-	if o.statePath != "" {
+	if o.store != nil {
+		backing = o.store
+	} else if o.statePath != "" {
 		f, err := store.OpenFile(o.statePath)
 		if err != nil {
 			t.Fatal(err)
@@ -73,7 +81,11 @@ func startRig(t *testing.T, l *lab.Lab, hookLn net.Listener, o rigOpts) *rig {
 		t.Fatal(err)
 	}
 	srs := srsapi.NewClient(srsapi.Config{Name: "origin", BaseURL: l.SRSURL})
-	e := reconcile.NewEngine(reconcile.Config{Agent: "test-agent", OWT: owt, Journal: st, Policy: pol,
+	var eowt reconcile.OWT = owt
+	if o.wrap != nil {
+		eowt = o.wrap(owt)
+	}
+	e := reconcile.NewEngine(reconcile.Config{Agent: "test-agent", OWT: eowt, Journal: st, Policy: pol, Metrics: o.metrics, IntentSettle: o.intentSettle,
 		Servers:     []reconcile.SRSServer{{Name: "origin", Pull: "rtmp://127.0.0.1:1935", Client: srs}},
 		PendingHold: o.pendingHold, HintTTL: o.hintTTL, RefreshDelay: 50 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond})
 	hs := &http.Server{Handler: srsapi.NewHookHandler(srsapi.HookHandlerConfig{Receiver: e}), ReadHeaderTimeout: time.Second}
