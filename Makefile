@@ -19,10 +19,11 @@ lint:
 demo:
 	$(GO) run ./cmd/srs-owt-proxy demo
 
-# The fault suite at full scale (a short mode runs in `make test`); ends with a CHAOS: summary line.
+# The fault suite at full scale and hundreds of random schedules (short modes run in `make test`);
+# ends with the CHAOS: and SCHEDULES: summary lines. SEED=N replays the schedules of seed N.
 chaos:
-	@$(GO) test -tags chaos -count=1 -timeout 30m -v -run '^TestChaos$$' ./e2e/ > chaos.log 2>&1; status=$$?; \
-	grep -E '^(\s*--- |ok|FAIL|PASS|CHAOS)' chaos.log; exit $$status
+	@$(GO) test -tags chaos -count=1 -timeout 60m -v -run '^(TestChaos|TestScheduleFull)$$' ./e2e/ > chaos.log 2>&1; status=$$?; \
+	grep -E '^( {0,4}--- |\s*--- FAIL|ok|FAIL|PASS|CHAOS|SCHEDULES)' chaos.log; exit $$status
 
 # Speed and scale figures as ratios against their floors (DESIGN.md section 6); writes $$BENCH_OUT.
 bench:
