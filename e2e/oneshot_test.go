@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -107,5 +109,67 @@ func TestDiffErrors(t *testing.T) {
 	out, _, code := e.cli("validate", "--config", e.agentFile)
 	if code != 0 || !strings.HasPrefix(out, "valid:") {
 		t.Fatalf("validate: exit %d %q", code, out)
+	}
+}
+
+// TestSecondWriterRefused: with `run` holding the state file, `sync
+// --once` and a second `run` exit 1 at once, naming the running agent and
+// what to do, and write nothing to OWT (a stream published without a hook
+// is still missing from OWT afterwards); `diff` works beside it. SIGHUP,
+// the suggested remedy, makes the running agent pick the stream up, and
+// once it stopped, `sync --once` runs again.
+func TestSecondWriterRefused(t *testing.T) {
+	e := newEnv(t, runPolicy)
+	agent := e.startAgent()
+	e.publish("live", "a", false)
+	want := lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"live-a": {"live/a"}}}
+	e.converge(want, 5*time.Second)
+	e.publish("live", "b", true) // no hook: the agent learns of it only by a resync (5 min)
+
+	pid := strconv.Itoa(agent.cmd.Process.Pid)
+	before := e.counts()
+	start := time.Now()
+	out, stderr, code := e.cli("sync", "--config", e.agentFile, "--once")
+	if code != 1 || !strings.Contains(stderr, "is running with this state file") || !strings.Contains(stderr, "pid "+pid) ||
+		!strings.Contains(stderr, "diff") || !strings.Contains(stderr, "SIGHUP") {
+		t.Fatalf("sync --once beside run: exit %d, stderr %q; want 1 naming pid %s, diff and SIGHUP\n%s", code, stderr, pid, out)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("sync --once took %s to refuse; it must not wait for the lock", took)
+	}
+	_, stderr, code = e.cli("run", "--config", e.agentFile)
+	if code != 1 || !strings.Contains(stderr, "is running with this state file") {
+		t.Fatalf("second run: exit %d, stderr %q; want 1 naming the lock", code, stderr)
+	}
+	if got := e.counts(); writes(got) != writes(before) || got["list_rooms"] != before["list_rooms"] {
+		t.Fatalf("the refused writers called OWT: counts %v, before %v", got, before)
+	}
+	out, _, code = e.cli("diff", "--config", e.agentFile, "--detailed-exitcode")
+	if code != 2 || !strings.Contains(out, `+ room "live-b"`) {
+		t.Fatalf("diff beside run: exit %d, want 2 with live-b to add\n%s", code, out)
+	}
+	if d := lab.Check(e.owtState(), want); d != "" {
+		t.Fatalf("OWT changed: %s", d)
+	}
+
+	if err := agent.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	want.Rooms["live-b"] = []string{"live/b"}
+	e.converge(want, 5*time.Second)
+	if code := agent.stop(t, syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Fatalf("agent exit %d", code)
+	}
+	e.publish("live", "c", true)
+	out, stderr, code = e.cli("sync", "--config", e.agentFile, "--once")
+	if code != 0 {
+		t.Fatalf("sync --once after the agent stopped: exit %d\n%s\n%s", code, out, stderr)
+	}
+	want.Rooms["live-c"] = []string{"live/c"}
+	if d := lab.Check(e.owtState(), want); d != "" {
+		t.Fatalf("after sync --once: %s", d)
+	}
+	if n := lab.Duplicates(e.owtState()); n != 0 {
+		t.Fatalf("%d duplicate streaming-ins", n)
 	}
 }
