@@ -149,3 +149,36 @@ func (w crashWork) floor(concurrency int, rt, hold time.Duration) time.Duration 
 	total := time.Duration(w.Rooms+w.Patches)*rt + time.Duration(w.Posts)*(rt+hold)
 	return time.Duration(float64(total) / float64(concurrency))
 }
+
+// span is when a kind of OWT write happened, relative to a start.
+type span struct {
+	N       int     `json:"n"`
+	FirstMs float64 `json:"first_ms,omitempty"`
+	LastMs  float64 `json:"last_ms,omitempty"`
+}
+
+func (s *span) add(d time.Duration) {
+	ms := msf(d)
+	if s.N == 0 || ms < s.FirstMs {
+		s.FirstMs = ms
+	}
+	s.LastMs = max(s.LastMs, ms)
+	s.N++
+}
+
+// writesSince is when the streaming-ins created and the streams patched
+// after start happened, relative to start: where a recovery's time went.
+func writesSince(st owtfake.State, start time.Time) map[string]span {
+	var posts, patches span
+	for _, c := range st.Created {
+		if c.Time.After(start) {
+			posts.add(c.Time.Sub(start))
+		}
+	}
+	for _, m := range st.Modified {
+		if m.Kind == "stream" && m.Op == "patch" && m.Time.After(start) {
+			patches.add(m.Time.Sub(start))
+		}
+	}
+	return map[string]span{"streaming_ins_created": posts, "streams_patched": patches}
+}
