@@ -344,6 +344,12 @@ func (r *scheduleRun) killAndRestart() string {
 // nothing to OWT. The running agent is paused (SIGSTOP) meanwhile, so that
 // every write counted by fake-owt in that window is the second writer's.
 func (r *scheduleRun) secondWriter() string {
+	select {
+	case <-r.agent.done:
+		r.problem("the agent had exited by itself before a second-writer step: %v", r.agent.err)
+		r.agent = r.startAgent()
+	default:
+	}
 	pid := r.agent.cmd.Process.Pid
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		r.t.Fatalf("SIGSTOP agent: %v", err)
