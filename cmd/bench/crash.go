@@ -134,14 +134,22 @@ func benchCrash(ctx context.Context, sc scale, o crashOptions, rep *report) erro
 	}
 	// Counts are taken on arrival: every call of the first agent arrived
 	// before the kill, and the second makes none before it has listed.
-	if _, err := f.converged(ctx, w, sc.CrashStreams, limit, 10*time.Millisecond); err != nil {
+	cond := f.convergedCond(ctx, w, sc.CrashStreams)
+	exited := false
+	if _, err := waitFor(ctx, limit, 10*time.Millisecond, func() string {
+		select {
+		case <-second.done:
+			exited = true
+			return ""
+		default:
+		}
+		return cond()
+	}); err != nil {
 		return fmt.Errorf("crash: after the restart: %w; the agent's output:\n%s", err, second.out.String())
 	}
 	took := time.Since(restart)
-	select {
-	case <-second.done:
+	if exited {
 		return fmt.Errorf("crash: the restarted agent exited (%v):\n%s", second.err, second.out.String())
-	default:
 	}
 	// A second POST may still come: look again one pending hold later.
 	if err := sleepCtx(ctx, o.PendingHold); err != nil {

@@ -234,7 +234,12 @@ func (e *env) converged(ctx context.Context, w lab.Want, minPatches int, timeout
 // dump holds the fake's lock and costs CPU, so it is taken only once OWT
 // has answered at least minPatches view patches since the last resetCounts.
 func (f *fakes) converged(ctx context.Context, w lab.Want, minPatches int, timeout, poll time.Duration) (time.Duration, error) {
-	return waitFor(ctx, timeout, poll, func() string {
+	return waitFor(ctx, timeout, poll, f.convergedCond(ctx, w, minPatches))
+}
+
+// convergedCond is the condition converged polls: "" once OWT holds w.
+func (f *fakes) convergedCond(ctx context.Context, w lab.Want, minPatches int) func() string {
+	return func() string {
 		a, err := f.activity(ctx)
 		if err != nil {
 			return err.Error()
@@ -247,7 +252,7 @@ func (f *fakes) converged(ctx context.Context, w lab.Want, minPatches int, timeo
 			return err.Error()
 		}
 		return lab.Check(st, w)
-	})
+	}
 }
 
 // waitFor polls cond every poll until it returns "" or timeout passes; it
