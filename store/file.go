@@ -42,6 +42,9 @@ type File struct {
 	path     string
 	lock     *os.File // nil when read-only
 	readOnly bool
+	// syncDir makes a rename durable (fsync of the directory); a field so
+	// that tests can see it called.
+	syncDir func(dir string) error
 }
 
 // OpenFile opens path for the single writer. It fails at once with a
@@ -71,12 +74,12 @@ func OpenFile(path string) (*File, error) {
 		lf.Close()
 		return nil, fmt.Errorf("state file lock %s: %w", lockPath, err)
 	}
-	return &File{path: path, lock: lf}, nil
+	return &File{path: path, lock: lf, syncDir: syncDir}, nil
 }
 
 // ReadFile opens path for reading only: no lock, and Save fails with
 // ErrReadOnly. `diff` uses it beside a running agent.
-func ReadFile(path string) *File { return &File{path: path, readOnly: true} }
+func ReadFile(path string) *File { return &File{path: path, readOnly: true, syncDir: syncDir} }
 
 // Load returns the document, or nil when the file does not exist yet.
 func (f *File) Load(context.Context) ([]byte, error) {
@@ -95,7 +98,7 @@ func (f *File) Save(_ context.Context, doc []byte) error {
 	if f.readOnly {
 		return ErrReadOnly
 	}
-	if err := writeAtomic(f.path, doc); err != nil {
+	if err := f.writeAtomic(doc); err != nil {
 		return fmt.Errorf("state file %s: %w (fix the directory's permissions or free disk space)", f.path, err)
 	}
 	return nil
@@ -114,28 +117,33 @@ func (f *File) Close() error {
 // String names the store for logs and errors.
 func (f *File) String() string { return "file " + f.path }
 
-func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+// writeAtomic replaces the file: a temporary file in the same directory,
+// written and fsynced, renamed over it, and the rename made durable.
+func (f *File) writeAtomic(b []byte) error {
+	dir := filepath.Dir(f.path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.path)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(b); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), f.path)
+	}
+	if err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
+	return f.syncDir(dir)
+}
+
+// syncDir fsyncs a directory, making a rename in it durable.
+func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

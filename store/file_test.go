@@ -164,8 +164,8 @@ func TestFileErrors(t *testing.T) {
 func TestMemory(t *testing.T) {
 	var m Memory
 	ctx := context.Background()
-	if b, _ := m.Load(ctx); b != nil {
-		t.Fatalf("fresh Memory holds %q", b)
+	if b, err := m.Load(ctx); b != nil || err != nil {
+		t.Fatalf("fresh Memory holds %q, %v", b, err)
 	}
 	if err := m.Save(ctx, []byte("one")); err != nil {
 		t.Fatal(err)
@@ -182,7 +182,90 @@ func TestMemory(t *testing.T) {
 	if err := m.Save(ctx, []byte("three")); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := m.Load(ctx); string(b) != "three" {
-		t.Errorf("Load = %q", b)
+	if b, err := m.Load(ctx); string(b) != "three" || err != nil {
+		t.Errorf("Load = %q, %v", b, err)
+	}
+	if m.Close() != nil || m.String() != "memory" {
+		t.Errorf("Close or String of Memory")
+	}
+}
+
+func TestLockedErrorMessage(t *testing.T) {
+	tests := []struct {
+		pid  int
+		want []string
+	}{
+		{0, []string{"an agent (pid unknown)", "send it SIGHUP to resync now"}},
+		{1, []string{"an agent (pid 1)", "kill -HUP 1"}},
+		{4242, []string{"an agent (pid 4242)", "kill -HUP 4242"}},
+	}
+	for _, tt := range tests {
+		msg := (&LockedError{Path: "/x/state.json", PID: tt.pid}).Error()
+		for _, w := range append(tt.want, "/x/state.json", "srs-owt-proxy diff") {
+			if !strings.Contains(msg, w) {
+				t.Errorf("pid %d: %q lacks %q", tt.pid, msg, w)
+			}
+		}
+	}
+}
+
+// TestRefusedWriterLeaksNothing: a writer refused by the lock closes what
+// it opened (an agent retried by a supervisor must not run out of files).
+func TestRefusedWriterLeaksNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fds := func() int { e, _ := os.ReadDir("/proc/self/fd"); return len(e) }
+	before := fds()
+	for i := 0; i < 20; i++ {
+		if _, err := OpenFile(path); err == nil {
+			t.Fatal("second writer not refused")
+		}
+	}
+	if after := fds(); after > before+2 {
+		t.Errorf("open files went from %d to %d over 20 refused writers", before, after)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+	if err := ReadFile(path).Close(); err != nil {
+		t.Errorf("Close of a reader: %v", err)
+	}
+}
+
+// TestSaveSyncsTheDirectory: the rename is made durable, and a failure to
+// do so is an error, not a silent success.
+func TestSaveSyncsTheDirectory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var synced []string
+	boom := errors.New("fsync: input/output error")
+	var fail error
+	f.syncDir = func(dir string) error { synced = append(synced, dir); return fail }
+	if err := f.Save(context.Background(), []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if len(synced) != 1 || synced[0] != filepath.Dir(path) {
+		t.Fatalf("directory syncs = %q, want one of %s", synced, filepath.Dir(path))
+	}
+	fail = boom
+	if err := f.Save(context.Background(), []byte("{}")); !errors.Is(err, boom) {
+		t.Errorf("Save with a failing directory sync: %v, want it reported", err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		t.Errorf("syncDir of a directory: %v", err)
+	}
+	if err := syncDir(filepath.Join(path, "missing")); err == nil {
+		t.Errorf("syncDir of a missing directory succeeded")
 	}
 }
