@@ -190,7 +190,7 @@ func benchCrash(ctx context.Context, sc scale, o crashOptions, rep *report) erro
 		"posts_created_by_first_agent": posted, "rooms_created_before_kill": atKill.OWT[owtfake.RouteCreateRoom],
 		"patches_before_kill": atKill.OWT[owtfake.RoutePatchStream],
 		"calls_left":          work, "hold_left_ms": msf(hold), "storm_floor_ms": msf(storm), "floor_ms": msf(floor),
-		"whole_storm_floor_ms": msf(whole), "converged_ms": msf(took), "duplicates": dups, "after_restart": writesSince(st, restart),
+		"whole_storm_floor_ms": msf(whole), "converged_ms": msf(took), "duplicates": dups, "after_restart": writesSince(st, restart, cut),
 		"streaming_ins_created": len(st.Created), "lab_duplicates": lab.Duplicates(st),
 		"converged_after_settle": settled == "", "settle_diff": settled,
 		"bare_round_trip_ms": msf(bare), "ratio_vs_bare_round_trip": float64(took) / float64(hold+work.floor(crashConcurrency, bare, o.Hold)),

@@ -168,17 +168,29 @@ func (s *span) add(d time.Duration) {
 
 // writesSince is when the streaming-ins created and the streams patched
 // after start happened, relative to start: where a recovery's time went.
-func writesSince(st owtfake.State, start time.Time) map[string]span {
-	var posts, patches span
+// Patches are split by who created the stream: the killed agent (created
+// no later than cut) or the restarted one.
+func writesSince(st owtfake.State, start, cut time.Time) map[string]span {
+	var posts, early, late span
+	before := map[string]bool{}
 	for _, c := range st.Created {
+		if !c.Time.After(cut) {
+			before[c.Room+"/"+c.Stream] = true
+		}
 		if c.Time.After(start) {
 			posts.add(c.Time.Sub(start))
 		}
 	}
 	for _, m := range st.Modified {
-		if m.Kind == "stream" && m.Op == "patch" && m.Time.After(start) {
-			patches.add(m.Time.Sub(start))
+		if m.Kind != "stream" || m.Op != "patch" || !m.Time.After(start) {
+			continue
+		}
+		if before[m.Room+"/"+m.Stream] {
+			early.add(m.Time.Sub(start))
+		} else {
+			late.add(m.Time.Sub(start))
 		}
 	}
-	return map[string]span{"streaming_ins_created": posts, "streams_patched": patches}
+	return map[string]span{"streaming_ins_created": posts, "patched_created_by_killed_agent": early,
+		"patched_created_by_restarted_agent": late}
 }

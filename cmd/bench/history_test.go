@@ -145,10 +145,13 @@ func TestWritesSince(t *testing.T) {
 	st := owtfake.State{
 		Created: []owtfake.CreateRecord{created("r", "a", "live/a", 1), created("r", "b", "live/b", 5), created("r", "c", "live/c", 3)},
 		Modified: []owtfake.ModifyRecord{{Kind: "stream", Op: "patch", Room: "r", Stream: "b", Time: at(6)},
-			{Kind: "room", Op: "update", Room: "r", Time: at(7)}, {Kind: "stream", Op: "patch", Room: "r", Stream: "a", Time: at(0)}},
+			{Kind: "room", Op: "update", Room: "r", Time: at(7)}, {Kind: "stream", Op: "patch", Room: "r", Stream: "a", Time: at(0)},
+			{Kind: "stream", Op: "patch", Room: "r", Stream: "c", Time: at(8)}, {Kind: "stream", Op: "patch", Room: "r", Stream: "a", Time: at(9)}},
 	}
-	got := writesSince(st, at(2))
-	want := map[string]span{"streaming_ins_created": {N: 2, FirstMs: 1000, LastMs: 3000}, "streams_patched": {N: 1, FirstMs: 4000, LastMs: 4000}}
+	got := writesSince(st, at(2), at(3))
+	want := map[string]span{"streaming_ins_created": {N: 2, FirstMs: 1000, LastMs: 3000},
+		"patched_created_by_killed_agent":    {N: 2, FirstMs: 6000, LastMs: 7000},
+		"patched_created_by_restarted_agent": {N: 1, FirstMs: 4000, LastMs: 4000}}
 	for k, w := range want {
 		if got[k] != w {
 			t.Errorf("%s = %+v, want %+v", k, got[k], w)
