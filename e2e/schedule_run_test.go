@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -86,7 +87,8 @@ type scheduleRun struct {
 // the agent on a fresh state file.
 func newScheduleRun(t *testing.T, sched schedule) *scheduleRun {
 	t.Helper()
-	e := newEnv(t, schedPolicy())
+	// The fake's ids and fault coin flips follow the schedule's seed too.
+	e := newEnv(t, schedPolicy(), "--seed", strconv.FormatInt(sched.Seed, 10))
 	yaml, err := os.ReadFile(e.agentFile)
 	if err != nil {
 		t.Fatal(err)
