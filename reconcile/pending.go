@@ -133,3 +133,37 @@ func (p *Pending) Seen(room string, inputs []Input) {
 		p.resolved(op)
 	}
 }
+
+// Sweep drops the entries of room whose hold ran out (resolving their
+// intents): their POSTs did not create the stream in time, so it may be
+// started again. Entries of streams no longer desired end here too.
+func (p *Pending) Sweep(room string, now time.Time) {
+	var ops []string
+	p.mu.Lock()
+	for id, e := range p.m {
+		if id.room == room && !e.until.IsZero() && now.After(e.until) {
+			delete(p.m, id)
+			ops = append(ops, e.op)
+		}
+	}
+	p.mu.Unlock()
+	for _, op := range ops {
+		p.resolved(op)
+	}
+}
+
+// Next says when room must be looked at again for its POSTs of unknown
+// outcome: when the earliest hold runs out; ok is false when it has none.
+func (p *Pending) Next(room string, now time.Time) (d time.Duration, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, e := range p.m {
+		if id.room != room || e.until.IsZero() {
+			continue
+		}
+		if left := max(0, e.until.Sub(now)); !ok || left < d {
+			d, ok = left, true
+		}
+	}
+	return d, ok
+}

@@ -126,3 +126,57 @@ func TestPendingRoomNamesWithSeparators(t *testing.T) {
 		t.Errorf(`InFlight in room "live" for a POST in room "live|x"`)
 	}
 }
+
+// TestPendingRestoreSweepNext: held POSTs of an earlier run (restored from
+// open intents) say when their room is due, are swept once their hold
+// ran out or a listing showed them, and each resolution closes its intent
+// exactly once.
+func TestPendingRestoreSweepNext(t *testing.T) {
+	p := NewPending()
+	var resolved []string
+	p.OnResolve = func(op string) { resolved = append(resolved, op) }
+	now := t0()
+	p.Restore("r", key("a"), "op-a", now, now.Add(4*time.Second))
+	p.Restore("r", key("b"), "op-b", now, now.Add(2*time.Second))
+	p.Restore("other", key("c"), "op-c", now, now.Add(time.Second))
+	p.Begin("r", key("d"), "op-d", now) // in progress: no deadline of its own
+
+	if d, ok := p.Next("r", now); !ok || d != 2*time.Second {
+		t.Fatalf("Next(r) = %s, %v; want 2s (the earliest hold)", d, ok)
+	}
+	if d, ok := p.Next("r", now.Add(3*time.Second)); !ok || d != 0 {
+		t.Fatalf("Next(r) at +3s = %s, %v; want 0 (b is due)", d, ok)
+	}
+	if d, ok := p.Next("r", now.Add(10*time.Second)); !ok || d != 0 {
+		t.Fatalf("Next(r) after every hold = %s, %v; want 0, true (due now)", d, ok)
+	}
+	if _, ok := p.Next("none", now); ok {
+		t.Fatalf("Next of a room without POSTs reports one")
+	}
+	if !p.InFlight("r", key("a"), now.Add(time.Second)) || !p.Unresolved("r") {
+		t.Fatalf("a restored POST does not hold its stream")
+	}
+	p.Sweep("r", now.Add(3*time.Second)) // b ran out, a did not
+	if p.InFlight("r", key("b"), now) {
+		t.Errorf("b still held after its hold ran out and a sweep")
+	}
+	if !p.InFlight("r", key("a"), now.Add(3*time.Second)) {
+		t.Errorf("the sweep dropped a, whose hold is not over")
+	}
+	if !p.InFlight("other", key("c"), now) {
+		t.Errorf("a sweep of r touched another room")
+	}
+	if d, ok := p.Next("r", now.Add(3*time.Second)); !ok || d != time.Second {
+		t.Errorf("Next(r) after the sweep = %s, %v; want 1s (a's hold)", d, ok)
+	}
+	p.Seen("r", []Input{{Key: key("a")}})
+	if p.InFlight("r", key("a"), now) {
+		t.Errorf("a listing showing a did not release it")
+	}
+	if got := fmt.Sprint(resolved); got != "[op-b op-a]" {
+		t.Errorf("resolved %s, want [op-b op-a]", got)
+	}
+	if _, ok := p.Next("r", now); ok {
+		t.Errorf("Next(r) with only an in-progress POST left reports a deadline")
+	}
+}

@@ -50,8 +50,11 @@ func (e *Engine) snapshot(name string) roomSnapshot {
 	obs, stale := e.owt.Take(name, e.cfg.Journal)
 	d := e.srs.DesiredRoom(name, e.pol(), e.pullOf)
 	s := roomSnapshot{obs: obs, desired: d, deleteCan: d == nil || len(d.Inputs) == 0}
+	// A POST of unknown outcome, held or just run out, is looked for in a
+	// fresh listing; one whose hold ran out no longer holds its stream.
 	s.needList = stale || !obs.Listed || e.pending.Unresolved(name) ||
 		(s.deleteCan && obs.Owned && obs.Exists && obs.Participants < 0)
+	e.pending.Sweep(name, time.Now())
 	return s
 }
 
@@ -205,9 +208,10 @@ func (e *Engine) report(ctx context.Context, name string, obs *ObservedRoom, des
 			e.queue.Add(rn)
 		}
 	}
-	if e.pending.Waiting(name, time.Now()) {
-		// A POST of unknown outcome holds a start: look for its stream again soon.
-		e.queue.AddAfter(name, e.cfg.PendingPoll)
+	if left, ok := e.pending.Next(name, time.Now()); ok {
+		// A POST of unknown outcome holds a start: look for its stream
+		// again soon, and at the latest right after its hold runs out.
+		e.queue.AddAfter(name, min(left+10*time.Millisecond, e.cfg.PendingPoll))
 	}
 	if wait >= 0 {
 		e.scheduleRefresh(wait + 50*time.Millisecond)
