@@ -228,7 +228,10 @@ func (e *Engine) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
-			if n := e.backlogLen(); n > 0 {
+			// Workers wait for the first complete room listing (primed):
+			// until then the backlog cannot drain, and a resync is the only
+			// way forward.
+			if n := e.backlogLen(); n > 0 && e.primedSet.Load() {
 				// The last resync's rooms are still being worked on: a new
 				// one would only list them again. Look again shortly.
 				e.log.Debug("resync postponed: previous resync still in progress", "rooms_left", n)

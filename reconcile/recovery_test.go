@@ -292,3 +292,30 @@ func TestKillDuringHeldPostsLeavesNoDuplicates(t *testing.T) {
 		t.Fatalf("%d streaming-ins created for %d streams (%d duplicates): the restarted agent POSTed again while the first POSTs were held", len(st.Created), n, d)
 	}
 }
+
+// TestFirstListingFailsThenRecovers: the first room listing after a start
+// fails (OWT faulty as the agent restarts). Workers wait for a complete
+// listing, so the rooms queued by that resync cannot drain; later resyncs
+// must still run (they were postponed forever behind that backlog: seed
+// 7269717321270097315 of the schedule suite).
+func TestFirstListingFailsThenRecovers(t *testing.T) {
+	var fails atomic.Int32
+	fails.Store(3)
+	hook := &owtHook{}
+	hook.listRooms = func(ctx context.Context, next func(context.Context) ([]owtapi.Room, error)) ([]owtapi.Room, error) {
+		if fails.Add(-1) >= 0 {
+			return nil, &owtapi.Error{Op: "list rooms", Status: 500, Code: owtapi.CodeOperationFailed}
+		}
+		return next(ctx)
+	}
+	l, hookLn, err := lab.StartWithHookListener()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	// A stream is live before the agent starts, so its room is queued by
+	// the very first (failing) resync.
+	l.SRS.PublishSilently("__defaultVhost__", "live", "a", "")
+	r := startRig(t, l, hookLn, rigOpts{policy: fastResync, wrap: func(o reconcile.OWT) reconcile.OWT { hook.OWT = o; return hook }})
+	r.converge(lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"a": {"live/a"}}}, 5*time.Second)
+}
