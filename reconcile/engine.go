@@ -208,7 +208,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if e.cfg.Journal != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		return e.cfg.Journal.Commit(sctx)
+		return e.cfg.Journal.Flush(sctx)
 	}
 	return nil
 }
@@ -371,6 +371,9 @@ func (e *Engine) resync(ctx context.Context) {
 	// Publish queries and unpublish confirmations are only needed for
 	// streams the agent still pulls.
 	e.srs.Forget(held)
+	if j := e.cfg.Journal; j != nil {
+		_ = j.Flush(ctx) // closed intents; a failure is logged by storeWritten
+	}
 	e.resetBudget()
 	complete, _ := e.srs.Complete()
 	complete = complete && err == nil

@@ -83,8 +83,12 @@ type Journal struct {
 	mu       sync.Mutex
 	store    Store
 	doc      journalDoc
-	gen      uint64 // bumped by every change
+	gen      uint64 // bumped by every change that Commit must write
 	savedGen uint64 // the last generation known durable
+	// lazy counts changes that may wait for the next write (closed
+	// intents: one that outlives a crash is only resolved again);
+	// savedLazy is the count the last write carried.
+	lazy, savedLazy uint64
 	// OnSave, if set, is told the outcome of every write (store health).
 	OnSave func(err error)
 }
@@ -152,7 +156,7 @@ func (j *Journal) Commit(ctx context.Context) error {
 		return nil // a write that began after our change carried it
 	}
 	b, err := json.MarshalIndent(j.doc, "", "  ")
-	g := j.gen
+	g, lz := j.gen, j.lazy
 	j.mu.Unlock()
 	if err == nil {
 		err = j.store.Save(ctx, append(b, '\n'))
@@ -164,21 +168,31 @@ func (j *Journal) Commit(ctx context.Context) error {
 		return err
 	}
 	j.mu.Lock()
-	j.savedGen = g
+	j.savedGen, j.savedLazy = g, lz
 	j.mu.Unlock()
 	return nil
+}
+
+// Flush writes every change, the lazy ones too.
+func (j *Journal) Flush(ctx context.Context) error {
+	j.mu.Lock()
+	if j.lazy != j.savedLazy {
+		j.changed()
+	}
+	j.mu.Unlock()
+	return j.Commit(ctx)
 }
 
 // Dirty reports whether changes are not durable yet.
 func (j *Journal) Dirty() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.gen != j.savedGen
+	return j.gen != j.savedGen || j.lazy != j.savedLazy
 }
 
 // Close writes what is left and releases the store.
 func (j *Journal) Close(ctx context.Context) error {
-	err := j.Commit(ctx)
+	err := j.Flush(ctx)
 	return errors.Join(err, j.store.Close())
 }
 
@@ -298,15 +312,15 @@ func (j *Journal) Begin(ctx context.Context, in Intent) error {
 	return nil
 }
 
-// End closes an intent. It becomes durable with the next commit: an intent
-// that outlives a crash is only resolved again.
+// End closes an intent. It is written with the next write or Flush, not
+// at once: an intent that outlives a crash is only resolved again.
 func (j *Journal) End(id string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for i, in := range j.doc.Intents {
 		if in.ID == id {
 			j.doc.Intents = append(j.doc.Intents[:i], j.doc.Intents[i+1:]...)
-			j.changed()
+			j.lazy++
 			return
 		}
 	}

@@ -459,3 +459,44 @@ func TestResolveRoomIntents(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalEndIsLazy: closing an intent waits for the next write (a
+// crash only makes the intent be resolved again), Flush writes it, and a
+// write made for another change carries it along.
+func TestJournalEndIsLazy(t *testing.T) {
+	ctx := context.Background()
+	mem := &store.Memory{}
+	j, _ := OpenJournal(ctx, mem, "a")
+	for _, id := range []string{"i1", "i2"} {
+		if err := j.Begin(ctx, Intent{ID: id, Kind: IntentInput, Room: "r", Stream: key(id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var writes int
+	j.OnSave = func(error) { writes++ }
+	reopen := func() int {
+		r, err := OpenJournal(ctx, mem, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(r.Intents())
+	}
+	j.End("i1")
+	if !j.Dirty() {
+		t.Errorf("a closed intent not yet written is not reported dirty")
+	}
+	if err := j.Commit(ctx); err != nil || writes != 0 || reopen() != 2 {
+		t.Fatalf("Commit wrote a lazily closed intent: err %v, %d writes, %d intents on disk", err, writes, reopen())
+	}
+	if err := j.Flush(ctx); err != nil || writes != 1 || reopen() != 1 || j.Dirty() {
+		t.Fatalf("Flush: err %v, %d writes, %d intents on disk, dirty %v", err, writes, reopen(), j.Dirty())
+	}
+	j.End("i2")
+	j.SetMissing("r", key("x"), t0())
+	if err := j.Commit(ctx); err != nil || writes != 2 || reopen() != 0 || j.Dirty() {
+		t.Fatalf("a write for another change did not carry the closed intent: %d writes, %d on disk, dirty %v", writes, reopen(), j.Dirty())
+	}
+	if err := j.Flush(ctx); err != nil || writes != 2 {
+		t.Errorf("Flush with nothing to write wrote (%d writes)", writes)
+	}
+}
