@@ -80,7 +80,7 @@ func New(o Options) (*Agent, error) {
 	}
 	a.journal = j
 	ec := reconcile.Config{Agent: cfg.Agent.ID, Servers: servers, OWT: RateLimit(owt, cfg.OWT.RateLimit), Journal: j, Policy: o.Policy,
-		Log: o.Log, Metrics: reconcile.NewMetrics(a.reg), PendingHold: cfg.OWT.PendingHold}
+		Log: o.Log, Metrics: reconcile.NewMetrics(a.reg), PendingHold: cfg.OWT.PendingHold, HintTTL: cfg.Hooks.HintTTL}
 	if o.EngineTweak != nil {
 		o.EngineTweak(&ec)
 	}

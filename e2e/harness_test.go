@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -132,14 +134,33 @@ func (p *proc) stop(t *testing.T, sig syscall.Signal, within time.Duration) int 
 	return p.cmd.ProcessState.ExitCode()
 }
 
+// freeAddr returns a free loopback address for a process started later.
+// It is drawn below the kernel's ephemeral port range: a port taken with
+// port 0 and released could be handed out again to the next process that
+// binds port 0 (a fake started after it), and then the agent cannot listen.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				lo = n
+			}
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	start := 10000 + rand.IntN(lo-10000)
+	for i := 0; i < lo-10000; i++ {
+		port := 10000 + (start-10000+i)%(lo-10000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr
+	}
+	t.Fatal("no free loopback port below the ephemeral range")
+	return ""
 }
 
 // env is a running pair of fakes plus the files of an agent.

@@ -214,6 +214,10 @@ func (r *scheduleRun) quiesce() {
 		r.agent = r.startAgent()
 	default:
 	}
+	// An on_publish hint outlives a lost unpublish by the hint TTL, and is
+	// dropped at the first SRS reading after it: the desired state is final
+	// only then.
+	time.Sleep(time.Until(r.lastHook.Add(schedHintTTL + 2*schedInterval)))
 	w := r.want()
 	within := schedPendingHold + 3*schedOWTTimeout + 10*schedInterval + 2*time.Second
 	began := time.Now()

@@ -31,6 +31,10 @@ const (
 	schedGrace       = 300 * time.Millisecond
 	schedPendingHold = 3 * time.Second
 	schedOWTTimeout  = 2 * time.Second
+	// schedHintTTL: how long an on_publish hook stands for a stream SRS does
+	// not list (hooks.hint_ttl; 10 s by default). A publish whose unpublish
+	// hook was lost keeps its input this long: quiescence waits it out.
+	schedHintTTL = time.Second
 )
 
 // schedPolicy routes app wall to the foreign room "wall" (create: false),
@@ -75,7 +79,9 @@ type scheduleRun struct {
 	agent   *proc
 	client  *http.Client
 	began   time.Time
-	log     []string // executed steps, with their time and outcome
+	// lastHook is when the last step that fires hooks ran.
+	lastHook time.Time
+	log      []string // executed steps, with their time and outcome
 	foreign []foreignObject
 	live    map[schedStream]bool // published on SRS now
 	routes  map[string]bool      // fake-owt routes given their own fault rate
@@ -95,6 +101,7 @@ func newScheduleRun(t *testing.T, sched schedule) *scheduleRun {
 	}
 	edited := strings.Replace(string(yaml), "  service_key_env: OWT_SERVICE_KEY\n",
 		fmt.Sprintf("  service_key_env: OWT_SERVICE_KEY\n  pending_hold: %s\n  timeout: %s\n", schedPendingHold, schedOWTTimeout), 1)
+	edited = strings.Replace(edited, "hooks:\n", fmt.Sprintf("hooks:\n  hint_ttl: %s\n", schedHintTTL), 1)
 	if edited == string(yaml) {
 		t.Fatalf("agent.yaml has no owt.service_key_env line to extend:\n%s", yaml)
 	}
@@ -249,10 +256,13 @@ func (r *scheduleRun) run() {
 func (r *scheduleRun) do(st step) string {
 	switch st.Kind {
 	case stepPublish:
+		r.lastHook = time.Now()
 		return r.publish(st.Stream, st.Silent)
 	case stepUnpublish:
+		r.lastHook = time.Now()
 		return r.unpublish(st.Stream, st.Silent)
 	case stepRepublish:
+		r.lastHook = time.Now()
 		return r.unpublish(st.Stream, false) + "; " + r.publish(st.Stream, false)
 	case stepSleep:
 		time.Sleep(st.D)

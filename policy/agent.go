@@ -24,6 +24,9 @@ const (
 	// DefaultPendingHold is how long a streaming-in POST of unknown outcome
 	// may still complete on OWT (its RPC timeout is 90 s).
 	DefaultPendingHold = 95 * time.Second
+	// DefaultHintTTL is how long an on_publish hook stands for a stream
+	// that SRS does not list yet.
+	DefaultHintTTL = 10 * time.Second
 	// DefaultOWTRateLimit caps requests per second to OWT.
 	DefaultOWTRateLimit = 1000
 )
@@ -96,7 +99,7 @@ func (l *agentLoader) load(root *yaml.Node) *Agent {
 	w := l.w
 	a := &Agent{
 		OWT:   OWT{Timeout: DefaultOWTTimeout, StreamingInTimeout: DefaultStreamingInTimeout, RateLimit: DefaultOWTRateLimit, PendingHold: DefaultPendingHold},
-		Hooks: Hooks{Listen: DefaultHooksListen},
+		Hooks: Hooks{Listen: DefaultHooksListen, HintTTL: DefaultHintTTL},
 		Agent: AgentSection{ID: DefaultAgentID, StateFile: l.path(DefaultStateFile), MetricsListen: DefaultMetricsListen},
 	}
 	f := map[string]*yaml.Node{}
@@ -322,9 +325,14 @@ func (l *agentLoader) owt(n *yaml.Node, a *Agent) {
 
 func (l *agentLoader) hooks(n *yaml.Node, a *Agent) {
 	w := l.w
-	f, ok := w.mapping(n, "hooks", "listen", "token_env", "token_file", "allow")
+	f, ok := w.mapping(n, "hooks", "listen", "token_env", "token_file", "allow", "hint_ttl")
 	if !ok {
 		return
+	}
+	if v, ok := f["hint_ttl"]; ok {
+		if d, ok := w.duration(v, "hooks.hint_ttl", 100*time.Millisecond); ok {
+			a.Hooks.HintTTL = d
+		}
 	}
 	if v, ok := f["listen"]; ok {
 		a.Hooks.Listen, _ = w.str(v, "hooks.listen")

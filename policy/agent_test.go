@@ -43,6 +43,7 @@ hooks:
   listen: 127.0.0.1:8086
   token_env: HOOK_TOKEN
   allow: [127.0.0.0/8, "10.0.0.5/32"]
+  hint_ttl: 4s
 agent:
   id: proxy-1
   state_file: state/agent.json
@@ -66,7 +67,7 @@ func TestLoadAgentFull(t *testing.T) {
 		},
 		OWT: OWT{URL: "http://127.0.0.1:3000", ServiceID: "5f0000000000000000000001", ServiceKey: "the-service-key",
 			CAFile: filepath.Join(dir, "ca.pem"), InsecureSkipVerify: true, Timeout: 5 * time.Second, StreamingInTimeout: 2 * time.Minute, RateLimit: 250, PendingHold: 3 * time.Minute},
-		Hooks:  Hooks{Listen: "127.0.0.1:8086", Token: "hooktok", Allow: []string{"127.0.0.0/8", "10.0.0.5/32"}},
+		Hooks:  Hooks{Listen: "127.0.0.1:8086", Token: "hooktok", Allow: []string{"127.0.0.0/8", "10.0.0.5/32"}, HintTTL: 4 * time.Second},
 		Agent:  AgentSection{ID: "proxy-1", StateFile: filepath.Join(dir, "state/agent.json"), MetricsListen: "127.0.0.1:9200"},
 		Policy: filepath.Join(dir, "policy.yaml"),
 		File:   path,
@@ -91,7 +92,7 @@ policy:
 	}
 	if a.Hooks.Listen != DefaultHooksListen || a.Agent.ID != DefaultAgentID || a.Agent.MetricsListen != DefaultMetricsListen ||
 		a.Agent.StateFile != filepath.Join(dir, "srs-owt-proxy.state.json") || a.OWT.Timeout != 10*time.Second ||
-		a.OWT.StreamingInTimeout != 100*time.Second || a.OWT.ServiceKey != "k" {
+		a.OWT.StreamingInTimeout != 100*time.Second || a.OWT.ServiceKey != "k" || a.Hooks.HintTTL != DefaultHintTTL {
 		t.Errorf("defaults not applied: %+v", a)
 	}
 	if a.Policy != "" || a.InlinePolicy == nil || len(a.InlinePolicy.Routes) != 1 || a.InlinePolicy.File != path {
@@ -168,6 +169,8 @@ func TestLoadAgentErrors(t *testing.T) {
 			[]string{`a.yaml:3: owt2: unknown key`, `a.yaml:4: hooks.allow: must be a list, got a string`}},
 		{"bad cidr", base + owt + "hooks:\n  allow: [127.0.0.0/8, 10.0.0.300/32, 10.0.0.1]\n", env,
 			[]string{`a.yaml:4: hooks.allow[1]: bad CIDR "10.0.0.300/32"`, `a.yaml:4: hooks.allow[2]: bad CIDR "10.0.0.1"`}},
+		{"hint ttl too short", base + owt + "hooks: {hint_ttl: 10ms}\n", env,
+			[]string{`a.yaml:3: hooks.hint_ttl:`}},
 		{"bad listen", base + owt + "hooks: {listen: localhost}\n", env,
 			[]string{`a.yaml:3: hooks.listen: not a host:port listen address`}},
 		{"bad listen from env", base + owt, map[string]string{"K": "key", EnvMetricsListen: "nope"},

@@ -60,6 +60,9 @@ type Hooks struct {
 	Listen string   `yaml:"listen"`
 	Token  string   `yaml:"-"`     // from token_env / token_file; never logged
 	Allow  []string `yaml:"allow"` // CIDRs; empty means any source
+	// HintTTL: how long an on_publish hook stands for a stream SRS does not
+	// list yet (SRS calls the hook before the stream is active).
+	HintTTL time.Duration `yaml:"hint_ttl"`
 }
 
 // AgentSection is the agent's own identity and files.
