@@ -74,17 +74,17 @@ type foreignObject struct {
 // what happened, for the invariant checks.
 type scheduleRun struct {
 	*env
-	t       *testing.T
-	sched   schedule
-	agent   *proc
-	client  *http.Client
-	began   time.Time
+	t      *testing.T
+	sched  schedule
+	agent  *proc
+	client *http.Client
+	began  time.Time
 	// lastHook is when the last step that fires hooks ran.
 	lastHook time.Time
 	log      []string // executed steps, with their time and outcome
-	foreign []foreignObject
-	live    map[schedStream]bool // published on SRS now
-	routes  map[string]bool      // fake-owt routes given their own fault rate
+	foreign  []foreignObject
+	live     map[schedStream]bool // published on SRS now
+	routes   map[string]bool      // fake-owt routes given their own fault rate
 	// problems found while the schedule runs (invariant 4 and the second writer)
 	problems []string
 }
