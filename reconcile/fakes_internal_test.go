@@ -194,9 +194,8 @@ routes:
     views: [common]
 `
 
-// newTestEngine builds an engine on enginePolicy; edit adjusts its
-// config first.
-func newTestEngine(t *testing.T, edit func(*Config)) *testEngine {
+// enginePol parses enginePolicy (its publish token is "s3cret").
+func enginePol(t *testing.T) *policy.Policy {
 	t.Helper()
 	pol, err := policy.ParsePolicy("policy.yaml", []byte(enginePolicy), func(k string) string {
 		if k == "PUBLISH_TOKEN" {
@@ -207,6 +206,14 @@ func newTestEngine(t *testing.T, edit func(*Config)) *testEngine {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pol
+}
+
+// newTestEngine builds an engine on enginePolicy; edit adjusts its
+// config first.
+func newTestEngine(t *testing.T, edit func(*Config)) *testEngine {
+	t.Helper()
+	pol := enginePol(t)
 	mem := &store.Memory{}
 	j, err := OpenJournal(context.Background(), mem, "agent")
 	if err != nil {
