@@ -172,7 +172,7 @@ func liveSnap(streams ...string) srsapi.Snapshot {
 // tests call its parts directly.
 type testEngine struct {
 	*Engine
-	owt     *scriptOWT
+	api     *scriptOWT
 	srsAPI  *fakeSRS
 	mem     *store.Memory
 	journal *Journal
@@ -219,8 +219,8 @@ func newTestEngine(t *testing.T, edit func(*Config)) *testEngine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	te := &testEngine{owt: &scriptOWT{}, srsAPI: &fakeSRS{}, mem: mem, journal: j, metrics: NewMetrics(nil), logs: &recLog{}}
-	cfg := Config{Agent: "agent", OWT: te.owt, Journal: j, Policy: pol, Metrics: te.metrics, Log: slog.New(te.logs),
+	te := &testEngine{api: &scriptOWT{}, srsAPI: &fakeSRS{}, mem: mem, journal: j, metrics: NewMetrics(nil), logs: &recLog{}}
+	cfg := Config{Agent: "agent", OWT: te.api, Journal: j, Policy: pol, Metrics: te.metrics, Log: slog.New(te.logs),
 		Servers:     []SRSServer{{Name: "origin", Pull: "rtmp://127.0.0.1:1935", Client: te.srsAPI}},
 		PendingHold: time.Minute, HintTTL: 10 * time.Second, RefreshDelay: time.Second,
 		RetryBase: time.Hour, RetryMax: time.Hour, IntentSettle: time.Hour, PendingPoll: time.Hour}
