@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
+	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
 )
 
 func TestNewEngineDefaults(t *testing.T) {
@@ -489,4 +491,103 @@ func TestResyncSettlesAndFlushes(t *testing.T) {
 	bare.api.listRooms = te.api.listRooms
 	bare.resync(ctx)
 	bare.resync(ctx)
+}
+
+// countingSRS counts its readings.
+type countingSRS struct {
+	n    atomic.Int32
+	snap srsapi.Snapshot
+}
+
+func (c *countingSRS) Snapshot(context.Context) (srsapi.Snapshot, error) {
+	c.n.Add(1)
+	return c.snap, nil
+}
+
+// runLoop runs the engine's loop until the test ends.
+func runLoop(t *testing.T, te *testEngine) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		te.loop(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func eventually(t *testing.T, what string, within time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The loop resyncs at once, on request, and reads SRS when a refresh is
+// due.
+func TestLoopResyncAndRefresh(t *testing.T) {
+	srs := &countingSRS{snap: liveSnap()}
+	var lists atomic.Int32
+	te := newTestEngine(t, func(c *Config) { c.Servers[0].Client = srs })
+	te.api.listRooms = func() ([]owtapi.Room, error) { lists.Add(1); return nil, nil }
+	runLoop(t, te)
+	eventually(t, "first resync", time.Second, func() bool { return lists.Load() == 1 && srs.n.Load() == 1 })
+	te.Resync()
+	eventually(t, "requested resync", time.Second, func() bool { return lists.Load() == 2 && srs.n.Load() == 2 })
+	start := time.Now()
+	te.scheduleRefresh(20 * time.Millisecond)
+	eventually(t, "SRS refresh", 500*time.Millisecond, func() bool { return srs.n.Load() == 3 })
+	if took := time.Since(start); took < 20*time.Millisecond {
+		t.Errorf("SRS read %v after a refresh asked for in 20ms", took)
+	}
+	if lists.Load() != 2 {
+		t.Error("an SRS refresh listed OWT rooms")
+	}
+	if te.refreshAt.Load() != 0 {
+		t.Error("refresh request not cleared once served")
+	}
+}
+
+// Resyncs follow the interval; while the last resync's rooms are still
+// being worked on, the next is postponed.
+func TestLoopInterval(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		snap      srsapi.Snapshot
+		postponed bool
+	}{
+		{name: "nothing to work on", snap: liveSnap()},
+		{name: "backlog not drained", snap: liveSnap("cam"), postponed: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var lists atomic.Int32
+			te := newTestEngine(t, nil)
+			te.srsAPI.set(tc.snap, nil)
+			p := *te.pol()
+			p.Reconcile.Interval = 100 * time.Millisecond
+			te.policy.Store(&p)
+			te.api.listRooms = func() ([]owtapi.Room, error) { lists.Add(1); return nil, nil }
+			runLoop(t, te)
+			time.Sleep(380 * time.Millisecond)
+			n := lists.Load()
+			if tc.postponed {
+				if n != 1 {
+					t.Errorf("%d resyncs while the backlog was not drained, want 1", n)
+				}
+				// Once the rooms are worked on, resyncs resume.
+				te.backlogMu.Lock()
+				te.backlog = map[string]bool{}
+				te.backlogMu.Unlock()
+				eventually(t, "resync after the backlog drained", time.Second, func() bool { return lists.Load() > 1 })
+			}
+			if !tc.postponed && (n < 3 || n > 5) {
+				t.Errorf("%d resyncs in 380ms at a 100ms interval, want 3..5", n)
+			}
+		})
+	}
 }
