@@ -505,3 +505,68 @@ func TestNotPullableYet(t *testing.T) {
 		}
 	}
 }
+
+// failAfter is a store whose saves fail after the first n.
+type failAfter struct {
+	store.Memory
+	n int
+}
+
+func (f *failAfter) Save(ctx context.Context, b []byte) error {
+	if f.n <= 0 {
+		return errors.New("disk full")
+	}
+	f.n--
+	return f.Memory.Save(ctx, b)
+}
+
+// A room created whose record cannot be saved is logged: its open intent
+// adopts it after a restart.
+func TestApplyCreateRoomUnsaved(t *testing.T) {
+	st := &failAfter{n: 1} // the intent is saved, the outcome is not
+	j, err := OpenJournal(context.Background(), st, "agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &recLog{}
+	a := &Applier{OWT: &scriptOWT{}, Agent: "agent", Journal: j, Pending: NewPending(), Log: slog.New(logs)}
+	obs := &ObservedRoom{Name: "r", Participants: -1}
+	res := a.ApplyRoom(context.Background(), &RoomPlan{Ops: []Op{{Kind: OpCreateRoom, Room: "r"}}}, obs)
+	if len(res) != 1 || res[0].Outcome != "ok" || !obs.Exists {
+		t.Fatalf("results %+v", res)
+	}
+	if !logs.has("ERROR created room not recorded yet; its open intent adopts it after a restart", "room=r", "room_id=id-r", "err=disk full") {
+		t.Errorf("unsaved create not logged:\n%s", logs)
+	}
+	// Saved: nothing to report.
+	r := newApplyRig(t)
+	r.apply(&ObservedRoom{Name: "r"}, Op{Kind: OpCreateRoom, Room: "r"})
+	if r.logs.has("ERROR") {
+		t.Errorf("a saved create logged an error:\n%s", r.logs)
+	}
+	// Without a log the failure is only returned by later commits.
+	st2 := &failAfter{n: 1}
+	j2, _ := OpenJournal(context.Background(), st2, "agent")
+	a2 := &Applier{OWT: &scriptOWT{}, Agent: "agent", Journal: j2, Pending: NewPending()}
+	if res := a2.ApplyRoom(context.Background(), &RoomPlan{Ops: []Op{{Kind: OpCreateRoom, Room: "r"}}}, &ObservedRoom{Name: "r"}); res[0].Outcome != "ok" {
+		t.Errorf("no log: %+v", res)
+	}
+}
+
+// While a streaming-in POST is in progress its stream is held: no second
+// POST for it.
+func TestApplyStartHoldsWhileInProgress(t *testing.T) {
+	r := newApplyRig(t)
+	held := false
+	r.owt.start = func(string, owtapi.StreamingInRequest) (owtapi.Stream, error) {
+		held = r.a.Pending.InFlight("r", key("cam"), time.Now())
+		return owtapi.Stream{ID: "new"}, nil
+	}
+	r.apply(roomObs(), startOp("cam", false))
+	if !held {
+		t.Error("stream not held while its POST was in progress")
+	}
+	if r.a.Pending.InFlight("r", key("cam"), time.Now()) {
+		t.Error("stream still held after its POST succeeded")
+	}
+}

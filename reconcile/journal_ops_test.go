@@ -254,6 +254,9 @@ func TestResolveRoomIntentsCases(t *testing.T) {
 				if !logs.has(tc.wantLogPart, "room=r") {
 					t.Errorf("resolution not logged as %q:\n%s", tc.wantLogPart, logs)
 				}
+				if others := logs.has("other new rooms"); others != (len(tc.want) > 0 && len(tc.want[0].Others) > 0) {
+					t.Errorf("other rooms logged %v:\n%s", others, logs)
+				}
 			}
 		})
 	}
