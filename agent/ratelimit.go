@@ -19,10 +19,7 @@ type tokenBucket struct {
 }
 
 func newTokenBucket(perSecond int) *tokenBucket {
-	burst := float64(perSecond) / 10
-	if burst < 1 {
-		burst = 1
-	}
+	burst := max(1, float64(perSecond)/10)
 	return &tokenBucket{rate: float64(perSecond), burst: burst, tokens: burst, last: time.Now()}
 }
 
