@@ -77,7 +77,9 @@ type Policy struct {
 	Reconcile Reconcile `yaml:"reconcile"`
 	Defaults  Defaults  `yaml:"defaults"`
 	Routes    []*Route  `yaml:"routes"`
-	File      string    `yaml:"-"`
+	// Attributes says what may be written into OWT stream attributes.
+	Attributes Attributes `yaml:"attributes"`
+	File       string     `yaml:"-"`
 
 	digest string // sha256 of the normalized content, set by the parser
 }
@@ -152,4 +154,8 @@ type Target struct {
 	Transport   string
 	BufferSize  int
 	Token       string // expected publish token ("" = none); secret
+	// Unroutable, for a route action, says why the stream's names cannot be
+	// put into a pull URL (see NameProblem); the agent then keeps the
+	// stream out of OWT. "" when they can.
+	Unroutable string
 }
