@@ -52,6 +52,7 @@ type Agent struct {
 	reloads  *prometheus.CounterVec
 	reloadOK prometheus.Gauge
 	hookCnt  *prometheus.CounterVec
+	refused  *prometheus.CounterVec
 	journal  *reconcile.Journal
 	mu       sync.Mutex
 	policy   *policy.Policy
@@ -92,7 +93,9 @@ func New(o Options) (*Agent, error) {
 		Help: "1 if the last policy reload succeeded."})
 	a.hookCnt = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_hooks_total",
 		Help: "SRS hooks by action and answer."}, []string{"action", "answer"})
-	a.reg.MustRegister(a.reloads, a.reloadOK, a.hookCnt)
+	a.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_hook_connections_refused_total",
+		Help: "Hook connections closed at accept, by reason (max_conns, max_conns_per_source)."}, []string{"reason"})
+	a.reg.MustRegister(a.reloads, a.reloadOK, a.hookCnt, a.refused)
 	a.reloadOK.Set(1)
 
 	var allow []netip.Prefix
@@ -170,6 +173,10 @@ func (a *Agent) Listen() error {
 			return fmt.Errorf("hooks.listen %s: %w", a.opts.Config.Hooks.Listen, err)
 		}
 	}
+	// Slow or hostile clients hold connections, bounded per source and in
+	// total, never hook slots (the handler reads the body before taking one).
+	a.hookLn = srsapi.LimitListener(a.hookLn, srsapi.ListenerLimits{
+		OnRefuse: func(reason string) { a.refused.WithLabelValues(reason).Inc() }})
 	if a.metricLn = a.opts.MetricsListener; a.metricLn == nil && a.opts.Config.Agent.MetricsListen != "" {
 		if a.metricLn, err = net.Listen("tcp", a.opts.Config.Agent.MetricsListen); err != nil {
 			a.hookLn.Close()
