@@ -116,6 +116,7 @@ func New(o Options) (*Agent, error) {
 		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
 	if o.PolicyFile != "" {
 		a.watcher = policy.NewWatcher(o.PolicyFile, 250*time.Millisecond, o.Getenv, o.Log)
+		a.watcher.SetCheckInterval(cfg.Agent.PolicyReloadCheck)
 		a.watcher.Seed(o.Policy)
 	}
 	return a, nil

@@ -70,6 +70,10 @@ type AgentSection struct {
 	ID            string `yaml:"id"`
 	StateFile     string `yaml:"state_file"`
 	MetricsListen string `yaml:"metrics_listen"`
+	// PolicyReloadCheck (policy_reload_check): how often the policy file is
+	// re-read in case a change event was missed (some mounts give none).
+	// Default DefaultPolicyReloadCheck.
+	PolicyReloadCheck time.Duration `yaml:"-"`
 }
 
 // Policy is policy.yaml, hot-reloaded.
