@@ -74,6 +74,9 @@ type Engine struct {
 	resyncCh  chan struct{}
 	refreshCh chan struct{}
 	refreshAt atomic.Int64
+
+	// view keeps the room errors and store outcome Status shows.
+	view statusMemo
 }
 
 // NewEngine builds an engine; Run starts it.
@@ -461,12 +464,17 @@ func (e *Engine) budgetWindow() time.Duration {
 	return min(e.pol().Reconcile.Interval, 10*time.Second)
 }
 
-func (e *Engine) resetBudget() {
+// ownedByServer counts the owned inputs observed, by SRS server.
+func (e *Engine) ownedByServer() map[string]int {
 	owned := map[string]int{}
 	for _, in := range e.owt.Inputs() {
 		owned[in.Key.Server]++
 	}
-	guard := e.srs.EmptyGuard(e.pol().Reconcile.AllowEmpty, owned)
+	return owned
+}
+
+func (e *Engine) resetBudget() {
+	guard := e.srs.EmptyGuard(e.pol().Reconcile.AllowEmpty, e.ownedByServer())
 	e.budgetMu.Lock()
 	defer e.budgetMu.Unlock()
 	e.budget = Budget{MaxDeletes: e.pol().Reconcile.MaxDeletes, EmptyGuard: guard}
@@ -535,6 +543,7 @@ func (e *Engine) backlogLen() int {
 
 // storeWritten is told the outcome of every journal write.
 func (e *Engine) storeWritten(err error) {
+	e.view.storeResult(err)
 	if m := e.cfg.Metrics; m != nil {
 		m.storeWrite(err)
 	}

@@ -16,6 +16,7 @@ func (e *Engine) process(ctx context.Context, name string) {
 		e.backlogMu.Unlock()
 	}()
 	err := e.reconcileRoom(ctx, name)
+	e.view.roomResult(name, err)
 	var notYet *notYetError
 	switch {
 	case errors.As(err, &notYet):
@@ -118,38 +119,8 @@ func (e *Engine) observe(ctx context.Context, obs *ObservedRoom, snap roomSnapsh
 // next good reading, not before.
 func (e *Engine) plan(name string, obs *ObservedRoom, desired *DesiredRoom, createHeld string, listErr error) (plan RoomPlan, wait time.Duration, budgetHeld bool) {
 	now := time.Now()
-	complete, why := true, ""
-	if _, ok, _ := e.owt.Listing(); !ok {
-		complete, why = false, "the OWT room listing failed"
-	}
-	if listErr != nil {
-		complete, why = false, "the streams of this room could not be read"
-	}
 	j := e.cfg.Journal
-	plan = PlanRoom(RoomContext{
-		Desired: desired, Observed: obs, Grace: e.pol().Reconcile.DeleteGrace, CreateHeld: createHeld,
-		DeletesAllowed: complete, DeletesHeldWhy: why, Reading: e.srs.Reading, Now: now, Ident: e.srs.Ident,
-		Live: e.srs.Live,
-		MissingSince: func(k StreamKey) (time.Time, bool) {
-			if at, ok := e.srs.Unpublished(k); ok {
-				return at, true
-			}
-			if j == nil {
-				return time.Time{}, false
-			}
-			return j.MissingSince(name, k)
-		},
-		InFlight:      func(k StreamKey) bool { return e.pending.InFlight(name, k, now) },
-		DesiredRoomOf: e.srs.DesiredRoomOf,
-		InViewIn: func(k StreamKey, room string) bool {
-			k = e.srs.Chosen(k)
-			d := e.srs.DesiredRoom(room, e.pol(), e.pullOf)
-			if d == nil || d.Inputs[k] == nil {
-				return false
-			}
-			return e.owt.InView(room, k, d.Inputs[k].Views)
-		},
-	})
+	plan = PlanRoom(e.roomContext(name, obs, desired, now, createHeld, listErr, func(k StreamKey) bool { return e.pending.InFlight(name, k, now) }))
 	if j != nil {
 		for _, k := range plan.NewlyMissing {
 			if r := e.srs.Reading(k.Server); r.OK {
