@@ -156,3 +156,28 @@ func ParseParam(param string) url.Values {
 
 // Key returns the stream's key (vhost name, app, stream).
 func (h Hook) Key() StreamKey { return StreamKey{Vhost: h.Vhost, App: h.App, Stream: h.Stream} }
+
+// maxServerNameLen bounds the server name a hook URL may carry.
+const maxServerNameLen = 256
+
+// checkName validates a name the operator writes (the ?server= of a hook
+// URL names an SRS server of agent.yaml): unlike the names SRS sends, it
+// must be plain: valid UTF-8, no control character or '/', at most 256 bytes.
+func checkName(field, v string) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("hook field %s is missing", field)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("hook field %s is not valid UTF-8", field)
+	case len(v) > maxServerNameLen:
+		return fmt.Errorf("hook field %s is %d bytes long (limit %d)", field, len(v), maxServerNameLen)
+	case strings.Contains(v, "/"):
+		return fmt.Errorf("hook field %s %q contains '/'", field, clip(v))
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fmt.Errorf("hook field %s contains control character %U", field, r)
+		}
+	}
+	return nil
+}

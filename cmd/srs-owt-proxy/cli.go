@@ -9,11 +9,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/agent"
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/version"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
 )
@@ -32,6 +32,7 @@ commands:
   diff      --config agent.yaml [--policy policy.yaml] [--output text|json] [--detailed-exitcode]
   sync      --config agent.yaml [--policy policy.yaml] --once
   validate  [--config agent.yaml] [--policy policy.yaml]
+  status    [--url http://127.0.0.1:9108] [-o table|json]
   demo      the whole idea in one command, with in-memory SRS and OWT
   version
 
@@ -55,10 +56,12 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		return cmdSync(rest, stdout, stderr, getenv)
 	case "validate":
 		return cmdValidate(rest, stdout, stderr, getenv)
+	case "status":
+		return cmdStatus(rest, stdout, stderr, getenv)
 	case "demo":
 		return runDemo(rest, stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "srs-owt-proxy", version())
+		fmt.Fprintln(stdout, "srs-owt-proxy", version.Get())
 		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -66,19 +69,6 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 	}
 	fmt.Fprintf(stderr, "srs-owt-proxy: unknown command %q\n\n%s", cmd, usage)
 	return exitError
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		v := bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
-		}
-		return v
-	}
-	return "(devel)"
 }
 
 // common flags of commands that talk to the servers.
@@ -250,7 +240,8 @@ func cmdDiff(args []string, stdout, stderr io.Writer, getenv func(string) string
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	plan, _, err := o.Plan(ctx)
-	if err != nil {
+	var unread *reconcile.UnreadError
+	if err != nil && !errors.As(err, &unread) {
 		fmt.Fprintln(stderr, "diff:", err)
 		return exitError
 	}
@@ -261,6 +252,11 @@ func cmdDiff(args []string, stdout, stderr io.Writer, getenv func(string) string
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "diff:", err)
+		return exitError
+	}
+	if unread != nil {
+		// The plan stands for the servers read; scripts must notice the rest.
+		fmt.Fprintln(stderr, "diff:", unread)
 		return exitError
 	}
 	if detailed && !plan.Summary().InSync() {
@@ -300,7 +296,8 @@ func cmdSync(args []string, stdout, stderr io.Writer, getenv func(string) string
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	plan, ob, err := o.Plan(ctx)
-	if err != nil {
+	var unread *reconcile.UnreadError
+	if err != nil && !errors.As(err, &unread) {
 		fmt.Fprintln(stderr, "sync:", err)
 		return exitError
 	}
@@ -318,6 +315,10 @@ func cmdSync(args []string, stdout, stderr io.Writer, getenv func(string) string
 	fmt.Fprintf(stdout, "Applied: %d operation(s), %d failed.\n", len(results), failed)
 	if err != nil {
 		fmt.Fprintln(stderr, "sync:", err)
+		return exitError
+	}
+	if unread != nil {
+		fmt.Fprintln(stderr, "sync:", unread)
 		return exitError
 	}
 	if failed > 0 {
