@@ -291,8 +291,9 @@ func (a *Agent) onPolicy(p *policy.Policy) {
 }
 
 func (a *Agent) onPolicyError(err error) {
+	// Logged first: whoever sees the counter move finds the reason logged.
+	a.log.Error("policy reload failed; keeping the previous policy", "file", a.opts.PolicyFile, "err", err)
 	a.reloads.WithLabelValues("error").Inc()
 	a.reloadOK.Set(0)
 	a.pstat.failed(err, time.Now())
-	a.log.Error("policy reload failed; keeping the previous policy", "file", a.opts.PolicyFile, "err", err)
 }
