@@ -109,7 +109,7 @@ func TestEnvAddsListItems(t *testing.T) {
 	env := map[string]string{"KEY": "k",
 		"SRS_OWT_SRS_0_NAME": "a", "SRS_OWT_SRS_0_API": "http://10.0.0.1:1985", "SRS_OWT_SRS_0_PULL": "rtmp://10.0.0.1",
 		"SRS_OWT_SRS_1_NAME": "b", "SRS_OWT_SRS_1_API": "http://10.0.0.2:1985", "SRS_OWT_SRS_1_PULL": "rtmp://10.0.0.2",
-		"SRS_OWT_SRS_3_NAME": "skipped: index 2 is not set",
+		"SRS_OWT_SRS_3_NAME":    "skipped: index 2 is not set",
 		"SRS_OWT_HOOKS_ALLOW_0": "10.0.0.0/8", "SRS_OWT_HOOKS_ALLOW_1": "127.0.0.1/32",
 	}
 	a, err := LoadAgent(path, envOf(env))
