@@ -81,6 +81,8 @@ func (w *walker) parsePolicyNode(root *yaml.Node, prefix string, getenv func(str
 	for _, r := range p.Routes {
 		r.file = w.file
 	}
+	w.checkOutputsAcrossRoutes(p)
+	p.warnings = w.warns
 	p.digest = p.computeDigest()
 	return p
 }

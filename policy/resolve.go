@@ -69,6 +69,9 @@ func (r *Route) target(t Target, in Input) (Target, error) {
 	t.Media = r.media
 	t.Transport = r.transport
 	t.BufferSize = r.bufferSize
+	if t.Outputs, err = r.renderOutputs(room); err != nil {
+		return Target{}, err
+	}
 	return t, nil
 }
 

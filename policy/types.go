@@ -79,7 +79,8 @@ type Policy struct {
 	Routes    []*Route  `yaml:"routes"`
 	File      string    `yaml:"-"`
 
-	digest string // sha256 of the normalized content, set by the parser
+	digest   string // sha256 of the normalized content, set by the parser
+	warnings Errors // see Warnings
 }
 
 // Reconcile tunes the engine and its safety rules.
@@ -126,7 +127,8 @@ type Route struct {
 	transport   string
 	bufferSize  int
 	tokenEnv    string
-	token       string // secret
+	token       string        // secret
+	outputs     []*outputSpec // room.outputs
 }
 
 // Input is what a published stream looks like to the policy.
@@ -152,4 +154,7 @@ type Target struct {
 	Transport   string
 	BufferSize  int
 	Token       string // expected publish token ("" = none); secret
+	// Outputs are the room's streaming-outs and recordings, rendered for
+	// Room (room.outputs of the route; DESIGN.md section 10).
+	Outputs []Output
 }
