@@ -1,12 +1,19 @@
 GO ?= go
 BIN := bin
 
+# What `srs-owt-proxy version` and srs_owt_proxy_build_info say (from git when there is one).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo "(devel)")
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VPKG    := github.com/srs-owt-proxy/srs-owt-proxy/internal/version
+LDFLAGS := -s -w -X '$(VPKG).version=$(VERSION)' -X '$(VPKG).commit=$(COMMIT)' -X '$(VPKG).date=$(DATE)'
+
 .PHONY: all build test lint demo bench chaos fuzz clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 test:
 	$(GO) vet ./...

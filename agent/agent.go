@@ -16,9 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/version"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
 	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
+	"github.com/srs-owt-proxy/srs-owt-proxy/status"
 )
 
 // Options configure an Agent.
@@ -36,6 +38,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Engine overrides (tests, demo, bench).
 	EngineTweak func(*reconcile.Config)
+	// Roles says which role this process plays for the status page
+	// (default status.Single: the only writer).
+	Roles status.RoleSource
 }
 
 // Agent is the running srs-owt-proxy.
@@ -55,6 +60,8 @@ type Agent struct {
 	journal  *reconcile.Journal
 	mu       sync.Mutex
 	policy   *policy.Policy
+	roles    status.RoleSource
+	pstat    policyState
 }
 
 // New builds the agent: clients, state, engine and servers. Nothing runs
@@ -67,8 +74,12 @@ func New(o Options) (*Agent, error) {
 		o.ShutdownTimeout = 30 * time.Second
 	}
 	cfg := o.Config
-	a := &Agent{opts: o, log: o.Log, reg: prometheus.NewRegistry(), policy: o.Policy}
-	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &Agent{opts: o, log: o.Log, reg: prometheus.NewRegistry(), policy: o.Policy, roles: o.Roles}
+	if a.roles == nil {
+		a.roles = status.Single{Identity: defaultIdentity()}
+	}
+	a.pstat.loaded(o.Policy, time.Now(), false)
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), version.Get().Collector())
 	reqs := NewRequestMetrics(a.reg)
 	servers, owt, err := Clients(cfg, reqs)
 	if err != nil {
@@ -159,6 +170,9 @@ func (a *Agent) metricsMux() *http.ServeMux {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	sh := status.Handler(a.Status)
+	mux.Handle("GET /status", sh)
+	mux.Handle("GET /status/", sh)
 	return mux
 }
 
@@ -262,6 +276,7 @@ func (a *Agent) onPolicy(p *policy.Policy) {
 	a.mu.Unlock()
 	a.reloads.WithLabelValues("ok").Inc()
 	a.reloadOK.Set(1)
+	a.pstat.loaded(p, time.Now(), true)
 	a.log.Info("policy reloaded; resyncing", "file", a.opts.PolicyFile, "policy", p.Summary())
 	a.engine.SetPolicy(p)
 }
@@ -269,5 +284,6 @@ func (a *Agent) onPolicy(p *policy.Policy) {
 func (a *Agent) onPolicyError(err error) {
 	a.reloads.WithLabelValues("error").Inc()
 	a.reloadOK.Set(0)
+	a.pstat.failed(err, time.Now())
 	a.log.Error("policy reload failed; keeping the previous policy", "file", a.opts.PolicyFile, "err", err)
 }

@@ -74,6 +74,9 @@ type Engine struct {
 	resyncCh  chan struct{}
 	refreshCh chan struct{}
 	refreshAt atomic.Int64
+
+	// view keeps the room errors and store outcome Status shows.
+	view statusMemo
 }
 
 // NewEngine builds an engine; Run starts it.
@@ -522,6 +525,7 @@ func (e *Engine) backlogLen() int {
 
 // storeWritten is told the outcome of every journal write.
 func (e *Engine) storeWritten(err error) {
+	e.view.storeResult(err)
 	if m := e.cfg.Metrics; m != nil {
 		m.storeWrite(err)
 	}

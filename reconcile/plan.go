@@ -246,7 +246,7 @@ func PlanRoom(c RoomContext) RoomPlan {
 					p.NewlyMissing = append(p.NewlyMissing, k)
 				}
 				if left := since.Add(c.Grace).Sub(c.SnapshotAt); left > 0 {
-					o.hold(RuleGrace, fmt.Sprintf("delete grace: gone for %s of %s", c.SnapshotAt.Sub(since).Round(time.Millisecond), c.Grace), left)
+					o.hold(RuleGrace, fmt.Sprintf("delete grace: gone for %s of %s", max(0, c.SnapshotAt.Sub(since)).Round(time.Millisecond), c.Grace), left)
 				}
 			}
 			stops = append(stops, o)

@@ -16,6 +16,7 @@ func (e *Engine) process(ctx context.Context, name string) {
 		e.backlogMu.Unlock()
 	}()
 	err := e.reconcileRoom(ctx, name)
+	e.view.roomResult(name, err)
 	var notYet *notYetError
 	switch {
 	case errors.As(err, &notYet):
@@ -117,34 +118,8 @@ func (e *Engine) observe(ctx context.Context, obs *ObservedRoom, snap roomSnapsh
 func (e *Engine) plan(name string, obs *ObservedRoom, desired *DesiredRoom, createHeld string, listErr error) (plan RoomPlan, wait time.Duration, budgetHeld bool) {
 	now := time.Now()
 	snapAt := e.srs.SnapshotAt()
-	complete, why := e.srs.Complete()
-	if _, ok, _ := e.owt.Listing(); !ok && complete {
-		complete, why = false, "the OWT room listing failed"
-	}
 	j := e.cfg.Journal
-	plan = PlanRoom(RoomContext{
-		Desired: desired, Observed: obs, SnapshotAt: snapAt, Grace: e.pol().Reconcile.DeleteGrace, CreateHeld: createHeld,
-		DeletesAllowed: complete && listErr == nil, DeletesHeldWhy: why,
-		Live: e.srs.Live,
-		MissingSince: func(k StreamKey) (time.Time, bool) {
-			if at, ok := e.srs.Unpublished(k); ok {
-				return at, true
-			}
-			if j == nil {
-				return time.Time{}, false
-			}
-			return j.MissingSince(name, k)
-		},
-		InFlight:      func(k StreamKey) bool { return e.pending.InFlight(name, k, now) },
-		DesiredRoomOf: e.srs.DesiredRoomOf,
-		InViewIn: func(k StreamKey, room string) bool {
-			d := e.srs.DesiredRoom(room, e.pol(), e.pullOf)
-			if d == nil || d.Inputs[k] == nil {
-				return false
-			}
-			return e.owt.InView(room, k, d.Inputs[k].Views)
-		},
-	})
+	plan = PlanRoom(e.roomContext(name, obs, desired, snapAt, createHeld, listErr, func(k StreamKey) bool { return e.pending.InFlight(name, k, now) }))
 	if j != nil {
 		for _, k := range plan.NewlyMissing {
 			if !snapAt.IsZero() {

@@ -9,11 +9,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/agent"
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/version"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
 )
@@ -32,6 +32,7 @@ commands:
   diff      --config agent.yaml [--policy policy.yaml] [--output text|json] [--detailed-exitcode]
   sync      --config agent.yaml [--policy policy.yaml] --once
   validate  [--config agent.yaml] [--policy policy.yaml]
+  status    [--url http://127.0.0.1:9108] [-o table|json]
   demo      the whole idea in one command, with in-memory SRS and OWT
   version
 
@@ -55,10 +56,12 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		return cmdSync(rest, stdout, stderr, getenv)
 	case "validate":
 		return cmdValidate(rest, stdout, stderr, getenv)
+	case "status":
+		return cmdStatus(rest, stdout, stderr, getenv)
 	case "demo":
 		return runDemo(rest, stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "srs-owt-proxy", version())
+		fmt.Fprintln(stdout, "srs-owt-proxy", version.Get())
 		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -66,19 +69,6 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 	}
 	fmt.Fprintf(stderr, "srs-owt-proxy: unknown command %q\n\n%s", cmd, usage)
 	return exitError
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		v := bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
-		}
-		return v
-	}
-	return "(devel)"
 }
 
 // common flags of commands that talk to the servers.
