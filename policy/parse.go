@@ -53,7 +53,7 @@ func (w *walker) parsePolicyNode(root *yaml.Node, prefix string, getenv func(str
 		getenv = os.Getenv
 	}
 	p := &Policy{
-		Reconcile: Reconcile{Interval: DefaultInterval, DeleteGrace: DefaultDeleteGrace, MaxDeletes: DefaultMaxDeletes, Concurrency: DefaultConcurrency},
+		Reconcile: Reconcile{Interval: DefaultInterval, DeleteGrace: DefaultDeleteGrace, MaxDeletes: DefaultMaxDeletes, Concurrency: DefaultConcurrency, OneInputPer: InputPerStream},
 		Defaults:  Defaults{Views: []string{"common"}, Media: Media{Audio: "auto", Video: "auto"}, Transport: DefaultTransport, BufferSize: DefaultBufferSize},
 	}
 	f, ok := w.mapping(root, prefix, "reconcile", "defaults", "routes")
@@ -89,7 +89,7 @@ func (w *walker) parsePolicyNode(root *yaml.Node, prefix string, getenv func(str
 
 // parseReconcile reads the reconcile section.
 func (w *walker) parseReconcile(n *yaml.Node, field string, rc *Reconcile) {
-	f, ok := w.mapping(n, field, "interval", "delete_grace", "max_deletes", "allow_empty", "concurrency")
+	f, ok := w.mapping(n, field, "interval", "delete_grace", "max_deletes", "allow_empty", "concurrency", "one_input_per")
 	if !ok {
 		return
 	}
@@ -114,6 +114,16 @@ func (w *walker) parseReconcile(n *yaml.Node, field string, rc *Reconcile) {
 	if v, ok := f["concurrency"]; ok {
 		if i, ok := w.integer(v, join(field, "concurrency"), 1, 256); ok {
 			rc.Concurrency = i
+		}
+	}
+	if v, ok := f["one_input_per"]; ok {
+		if s, ok := w.str(v, join(field, "one_input_per")); ok {
+			switch s {
+			case InputPerStream, InputPerServer:
+				rc.OneInputPer = s
+			default:
+				w.addf(v, join(field, "one_input_per"), "%q is not one of stream (one input per vhost/app/stream across SRS servers) or server (one input per server)", s)
+			}
 		}
 	}
 }

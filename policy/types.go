@@ -90,7 +90,21 @@ type Reconcile struct {
 	MaxDeletes  int           // default 50
 	AllowEmpty  bool          // default false
 	Concurrency int           // default 8
+	// OneInputPer says what one stream is when several SRS servers list
+	// it: InputPerStream (default) mixes a vhost/app/stream once across
+	// servers, pulled from the server that has it; InputPerServer mixes
+	// each server's copy as its own input.
+	OneInputPer string
 }
+
+// Values of Reconcile.OneInputPer.
+const (
+	InputPerStream = "stream"
+	InputPerServer = "server"
+)
+
+// PerServer reports whether each server's copy of a stream is its own input.
+func (r Reconcile) PerServer() bool { return r.OneInputPer == InputPerServer }
 
 // Media selects tracks: each value is "auto", true or false.
 type Media struct {

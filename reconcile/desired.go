@@ -33,6 +33,9 @@ type DesiredRoom struct {
 type Desired struct {
 	Rooms map[string]*DesiredRoom
 	ByKey map[StreamKey]string // stream -> room
+	// ByIdent maps what makes a stream one input (see
+	// policy.Reconcile.OneInputPer) to the key it is pulled by.
+	ByIdent map[StreamKey]StreamKey
 	// Denied and Ignored count streams the policy keeps out of OWT.
 	Denied, Ignored int
 	// Errors are streams the policy could not place (bad rendered name, ...).
@@ -67,13 +70,38 @@ type DesiredInputs struct {
 	ParamOf func(key StreamKey, cid string) string
 	// Hints are on_publish hints still waiting for SRS to list the stream.
 	Hints []Hint
+	// Held reports whether the agent holds an input for the key: a stream
+	// listed by several servers stays pulled from the one it is pulled from.
+	Held func(StreamKey) bool
+}
+
+// Ident is what makes k one input: k itself when each server's copy is its
+// own input (perServer), else k without its server.
+func Ident(k StreamKey, perServer bool) StreamKey {
+	if perServer {
+		return k
+	}
+	return StreamKey{Vhost: k.Vhost, App: k.App, Stream: k.Stream}
 }
 
 // ComputeDesired maps SRS's active streams (and pending publish hints)
 // through the policy.
+//
+// A stream listed by several servers is one input unless the policy says
+// one_input_per: server: it is pulled from the server the agent already
+// pulls it from while that server lists it, else from the first server (in
+// agent.yaml order) that lists it. Hints of a stream listed anywhere add
+// nothing.
 func ComputeDesired(in DesiredInputs) *Desired {
-	d := &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}}
+	d := &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}, ByIdent: map[StreamKey]StreamKey{}}
+	perServer := in.Policy != nil && in.Policy.Reconcile.PerServer()
 	pulls := map[string]string{}
+	type listed struct {
+		key       StreamKey
+		pull, cid string
+	}
+	var order []StreamKey
+	byIdent := map[StreamKey][]listed{}
 	for _, src := range in.Sources {
 		pulls[src.Name] = src.Pull
 		for _, s := range src.Snapshot.Streams {
@@ -82,43 +110,71 @@ func ComputeDesired(in DesiredInputs) *Desired {
 			}
 			d.LiveStreams++
 			key := StreamKey{Server: src.Name, Vhost: s.VhostName, App: s.App, Stream: s.Name}
-			param := ""
-			if in.ParamOf != nil {
-				param = in.ParamOf(key, s.Publish.CID)
+			id := Ident(key, perServer)
+			if _, seen := byIdent[id]; !seen {
+				order = append(order, id)
 			}
-			d.add(in.Policy, key, src.Pull, param, false)
+			byIdent[id] = append(byIdent[id], listed{key: key, pull: src.Pull, cid: s.Publish.CID})
 		}
 	}
-	for _, h := range in.Hints {
+	for _, id := range order {
+		copies := byIdent[id]
+		pick := copies[0]
+		for _, c := range copies {
+			if in.Held != nil && in.Held(c.key) {
+				pick = c
+				break
+			}
+		}
+		param := ""
+		if in.ParamOf != nil {
+			param = in.ParamOf(pick.key, pick.cid)
+		}
+		if d.add(in.Policy, pick.key, pick.pull, param, false) {
+			d.ByIdent[id] = pick.key
+		}
+	}
+	hints := append([]Hint(nil), in.Hints...)
+	sort.Slice(hints, func(i, j int) bool {
+		if !hints[i].At.Equal(hints[j].At) {
+			return hints[i].At.Before(hints[j].At)
+		}
+		return hints[i].Key.String() < hints[j].Key.String()
+	})
+	for _, h := range hints {
 		if !h.Published {
 			continue
 		}
-		if _, listed := d.ByKey[h.Key]; listed {
+		id := Ident(h.Key, perServer)
+		if _, listed := d.ByIdent[id]; listed {
 			continue
 		}
-		d.add(in.Policy, h.Key, pulls[h.Key.Server], h.Param, true)
+		if d.add(in.Policy, h.Key, pulls[h.Key.Server], h.Param, true) {
+			d.ByIdent[id] = h.Key
+		}
 	}
 	sort.Strings(d.Errors)
 	return d
 }
 
-func (d *Desired) add(p *policy.Policy, key StreamKey, pull, param string, hint bool) {
+// add routes one stream; it reports whether the stream went into a room.
+func (d *Desired) add(p *policy.Policy, key StreamKey, pull, param string, hint bool) bool {
 	if p == nil {
-		return
+		return false
 	}
 	t, err := p.Resolve(policy.Input{Server: key.Server, PullBase: pull, Vhost: key.Vhost, App: key.App, Stream: key.Stream, Param: srsapi.ParseParam(param)})
 	if err != nil {
 		d.Errors = append(d.Errors, key.String()+": "+err.Error())
-		return
+		return false
 	}
 	switch t.Action {
 	case policy.ActionDeny:
 		d.Denied++
-		return
+		return false
 	case policy.ActionRoute:
 	default:
 		d.Ignored++
-		return
+		return false
 	}
 	r := d.Rooms[t.Room]
 	if r == nil {
@@ -133,6 +189,7 @@ func (d *Desired) add(p *policy.Policy, key StreamKey, pull, param string, hint 
 	r.Inputs[key] = &DesiredInput{Key: key, Room: t.Room, URL: t.PullURL, Views: t.Views, Media: t.Media,
 		Transport: t.Transport, BufferSize: t.BufferSize, Param: param, Hint: hint}
 	d.ByKey[key] = t.Room
+	return true
 }
 
 // Room returns the desired room by name, or nil.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
@@ -121,8 +122,8 @@ func TestComputeDesired(t *testing.T) {
 	d := ComputeDesired(in)
 
 	want := map[string]roomSummary{
+		// Listed by both servers: one input, from the first server listing it.
 		"live-class-a": {Create: true, Inputs: []inputSummary{
-			{Key: "edge/__defaultVhost__/live/class-a", URL: "rtmp://127.0.0.2:19350/live/class-a?vhost=__defaultVhost__", Views: "common"},
 			{Key: "origin/__defaultVhost__/live/class-a", URL: "rtmp://127.0.0.1:1935/live/class-a?vhost=__defaultVhost__", Views: "common"},
 		}},
 		"live-class-c": {Create: true, Inputs: []inputSummary{
@@ -211,4 +212,74 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// What one stream is across servers: by default one input per
+// vhost/app/stream, pulled from the server the agent already pulls it from
+// while that server lists it, else the first listing it; hints of a stream
+// listed anywhere add nothing, and of two servers' hints the earlier wins.
+// one_input_per: server mixes each server's copy.
+func TestComputeDesiredOneInputPer(t *testing.T) {
+	const def = srsapi.DefaultVhost
+	k := func(server, stream string) StreamKey {
+		return StreamKey{Server: server, Vhost: def, App: "live", Stream: stream}
+	}
+	src := func(name string, streams ...string) Source {
+		s := Source{Name: name, Pull: "rtmp://" + name}
+		for _, st := range streams {
+			s.Snapshot.Streams = append(s.Snapshot.Streams, live(def, "live", st, name+"-"+st, true))
+		}
+		return s
+	}
+	pol := func(per string) *policy.Policy {
+		return parsePolicy(t, "reconcile: {one_input_per: "+per+"}\nroutes:\n  - match: {app: live}\n    room: lobby\n")
+	}
+	for _, tc := range []struct {
+		name  string
+		per   string
+		srcs  []Source
+		held  []StreamKey
+		hints []Hint
+		want  []string
+	}{
+		{name: "on both servers: the first lists it", per: "stream", srcs: []Source{src("a", "c"), src("b", "c")}, want: []string{"a/__defaultVhost__/live/c"}},
+		{name: "on both servers: stays where it is pulled from", per: "stream", srcs: []Source{src("a", "c"), src("b", "c")},
+			held: []StreamKey{k("b", "c")}, want: []string{"b/__defaultVhost__/live/c"}},
+		{name: "moved: pulled from where it is now", per: "stream", srcs: []Source{src("a"), src("b", "c")},
+			held: []StreamKey{k("a", "c")}, want: []string{"b/__defaultVhost__/live/c"}},
+		{name: "per server: each copy", per: "server", srcs: []Source{src("a", "c"), src("b", "c")},
+			want: []string{"a/__defaultVhost__/live/c", "b/__defaultVhost__/live/c"}},
+		{name: "hint of a stream listed elsewhere adds nothing", per: "stream", srcs: []Source{src("a", "c"), src("b")},
+			hints: []Hint{{Key: k("b", "c"), Published: true, At: t0()}}, want: []string{"a/__defaultVhost__/live/c"}},
+		{name: "per server: a hint of the other copy is its own input", per: "server", srcs: []Source{src("a", "c"), src("b")},
+			hints: []Hint{{Key: k("b", "c"), Published: true, At: t0()}}, want: []string{"a/__defaultVhost__/live/c", "b/__defaultVhost__/live/c"}},
+		{name: "two servers' hints: the earlier", per: "stream", srcs: []Source{src("a"), src("b")},
+			hints: []Hint{{Key: k("a", "c"), Published: true, At: t0().Add(time.Second)}, {Key: k("b", "c"), Published: true, At: t0()}},
+			want:  []string{"b/__defaultVhost__/live/c"}},
+		{name: "two servers' hints at once: by key", per: "stream", srcs: []Source{src("a"), src("b")},
+			hints: []Hint{{Key: k("b", "c"), Published: true, At: t0()}, {Key: k("a", "c"), Published: true, At: t0()}},
+			want:  []string{"a/__defaultVhost__/live/c"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			held := map[StreamKey]bool{}
+			for _, h := range tc.held {
+				held[h] = true
+			}
+			d := ComputeDesired(DesiredInputs{Policy: pol(tc.per), Sources: tc.srcs, Hints: tc.hints, Held: func(k StreamKey) bool { return held[k] }})
+			var got []string
+			for key := range d.ByKey {
+				got = append(got, key.String())
+			}
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("desired %q, want %q", got, tc.want)
+			}
+			for _, w := range tc.want {
+				key, _ := ParseStreamKey(w)
+				if d.ByIdent[Ident(key, tc.per == "server")] != key {
+					t.Errorf("ByIdent %v lacks %s", d.ByIdent, w)
+				}
+			}
+		})
+	}
 }

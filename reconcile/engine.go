@@ -292,14 +292,20 @@ func (e *Engine) scheduleRefresh(d time.Duration) {
 	}
 }
 
-// readSRS reads every server into the SRS state and updates the desired
-// gauges. It returns whether some server restarted (new service id).
-func (e *Engine) readSRS(ctx context.Context) (restarted bool) {
+// readSRS reads every server into the SRS state, applies the hooks of
+// servers it identified, and updates the desired gauges. It returns
+// whether some server restarted (new service id) and the servers read well.
+func (e *Engine) readSRS(ctx context.Context) (restarted bool, read map[string]bool) {
 	at := time.Now() // a reading counts from when it began
 	srcs, failed := ReadSRS(ctx, e.cfg.Servers)
 	restarted, d := e.srs.Record(srcs, failed, at, e.pol())
 	e.desiredChanged(d)
-	return restarted
+	e.replayParked()
+	read = make(map[string]bool, len(srcs))
+	for _, s := range srcs {
+		read[s.Name] = true
+	}
+	return restarted, read
 }
 
 // desiredChanged logs the streams the policy could not place and updates
@@ -334,7 +340,7 @@ func (e *Engine) resync(ctx context.Context) {
 		ix.ListedAt = listStart
 		listed <- err
 	}()
-	e.readSRS(ctx)
+	_, read := e.readSRS(ctx)
 	err := <-listed
 	e.owt.SetListing(ix, err)
 	if err != nil {
@@ -397,6 +403,8 @@ func (e *Engine) resync(ctx context.Context) {
 	for _, n := range sorted {
 		e.queue.Add(n)
 	}
+	// Every room is queued: rooms waiting for these servers' readings are served.
+	e.srs.TakeWaiting(read)
 	if m := e.cfg.Metrics; m != nil {
 		switch {
 		case complete:
@@ -456,8 +464,17 @@ func (e *Engine) budgetWindow() time.Duration {
 	return min(e.pol().Reconcile.Interval, 10*time.Second)
 }
 
+// ownedByServer counts the owned inputs observed, by SRS server.
+func (e *Engine) ownedByServer() map[string]int {
+	owned := map[string]int{}
+	for _, in := range e.owt.Inputs() {
+		owned[in.Key.Server]++
+	}
+	return owned
+}
+
 func (e *Engine) resetBudget() {
-	guard := e.srs.EmptyGuard(e.pol().Reconcile.AllowEmpty, e.owt.OwnedInputs())
+	guard := e.srs.EmptyGuard(e.pol().Reconcile.AllowEmpty, e.ownedByServer())
 	e.budgetMu.Lock()
 	defer e.budgetMu.Unlock()
 	e.budget = Budget{MaxDeletes: e.pol().Reconcile.MaxDeletes, EmptyGuard: guard}
@@ -482,7 +499,8 @@ func (e *Engine) spendBudget(plan *RoomPlan) {
 // streams changed, plus rooms waiting for a fresher reading.
 func (e *Engine) refreshSRS(ctx context.Context) {
 	before := e.srs.DesiredByKey()
-	if e.readSRS(ctx) {
+	restarted, read := e.readSRS(ctx)
+	if restarted {
 		e.Resync()
 	}
 	after := e.srs.DesiredByKey()
@@ -500,7 +518,7 @@ func (e *Engine) refreshSRS(ctx context.Context) {
 			touched[r] = true
 		}
 	}
-	for _, r := range e.srs.TakeWaiting() {
+	for _, r := range e.srs.TakeWaiting(read) {
 		touched[r] = true
 	}
 	for r := range touched {

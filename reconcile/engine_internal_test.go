@@ -360,7 +360,7 @@ func TestResyncForgets(t *testing.T) {
 func TestRefreshSRS(t *testing.T) {
 	te := newTestEngine(t, nil)
 	te.readSRSNow(liveSnap("stays", "leaves"))
-	te.srs.WaitForReading("waiting")
+	te.srs.WaitForReading("waiting", "origin")
 	te.srsAPI.set(liveSnap("stays", "comes"), nil)
 	te.refreshSRS(context.Background())
 	q := te.queued()

@@ -20,27 +20,95 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 	if p == nil {
 		return nil // fail open until a policy is loaded
 	}
-	server, restarted := e.srs.ServerFor(h.ServerID, h.ServiceID)
+	server, restarted, conflict := e.srs.ServerFor(h.ServerID, h.ServiceID, h.Server)
+	if conflict != "" {
+		e.log.Warn("hook names the wrong SRS server", "server_id", h.ServerID, "stream", h.Key().String(), "detail", conflict)
+	}
 	if restarted {
 		e.Resync() // SRS restarted since our last reading
 	}
+	if server == "" {
+		return e.park(p, h)
+	}
+	return e.applyHook(p, h, server, time.Now())
+}
+
+// park keeps a hook from a server the agent cannot name yet, after the
+// policy had its say (deny and tokens do not depend on the server): no OWT
+// write until a reading tells which server it is. An SRS reading is
+// scheduled at once to learn it.
+func (e *Engine) park(p *policy.Policy, h srsapi.Hook) error {
+	if h.Action == srsapi.ActionOnPublish {
+		// Routes match on vhost, app, stream and query, never on the
+		// server: any configured server whose templates render decides.
+		for _, sv := range e.cfg.Servers {
+			t, err := e.resolve(p, sv.Name, h)
+			if err != nil {
+				continue
+			}
+			if rej := e.refuse(t, StreamKey{Vhost: h.Vhost, App: h.App, Stream: h.Stream}, h); rej != nil {
+				return rej
+			}
+			break
+		}
+	}
+	if !e.srs.Park(h, time.Now()) {
+		e.log.Warn("too many hooks from unidentified SRS servers; dropping this one (the next SRS listing finds the stream)",
+			"server_id", h.ServerID, "stream", h.Key().String(), "action", h.Action)
+		return nil
+	}
+	e.hint("parked")
+	e.log.Info("hook from an SRS server not identified yet: kept, no OWT change until its API tells which server it is "+
+		"(or add ?server=<name> to its hook URLs)", "server_id", h.ServerID, "stream", h.Key().String(), "action", h.Action)
+	e.scheduleRefresh(0)
+	return nil
+}
+
+func (e *Engine) resolve(p *policy.Policy, server string, h srsapi.Hook) (policy.Target, error) {
+	return p.Resolve(policy.Input{Server: server, PullBase: e.pullOf(server), Vhost: h.Vhost, App: h.App, Stream: h.Stream, Param: srsapi.ParseParam(h.Param)})
+}
+
+// refuse applies the policy's deny routes and publish tokens to an
+// on_publish routed to t: a rejection, or nil to accept.
+func (e *Engine) refuse(t policy.Target, key StreamKey, h srsapi.Hook) *srsapi.Rejection {
+	switch {
+	case t.Action == policy.ActionDeny:
+		e.hint("denied")
+		e.log.Info("publish refused by policy", "stream", key.String(), "route", t.Route, "reason", "deny route")
+		return &srsapi.Rejection{Code: 403, Reason: fmt.Sprintf("stream %s is denied by route %d of the policy", key, t.Route)}
+	case !t.CheckToken(srsapi.ParseParam(h.Param)):
+		e.hint("denied")
+		e.log.Info("publish refused by policy", "stream", key.String(), "route", t.Route, "reason", "missing or wrong publish token")
+		return &srsapi.Rejection{Code: 401, Reason: "missing or wrong publish token for " + key.String()}
+	}
+	return nil
+}
+
+// replayParked applies the parked hooks a reading identified.
+func (e *Engine) replayParked() {
+	p := e.pol()
+	if p == nil {
+		return
+	}
+	for _, r := range e.srs.TakeResolved() {
+		e.log.Info("hook of an SRS server now identified applied", "srs", r.Server, "stream", r.Hook.Key().String(), "action", r.Hook.Action)
+		_ = e.applyHook(p, r.Hook, r.Server, r.At)
+	}
+}
+
+// applyHook is OnHook for a hook whose server is known.
+func (e *Engine) applyHook(p *policy.Policy, h srsapi.Hook, server string, now time.Time) error {
 	key := StreamKey{Server: server, Vhost: h.Vhost, App: h.App, Stream: h.Stream}
-	t, err := p.Resolve(policy.Input{Server: server, PullBase: e.pullOf(server), Vhost: h.Vhost, App: h.App, Stream: h.Stream, Param: srsapi.ParseParam(h.Param)})
-	now := time.Now()
+	t, err := e.resolve(p, server, h)
 	if h.Action == srsapi.ActionOnPublish {
 		if err != nil {
 			e.log.Error("policy could not place published stream; accepting it (fail open)", "stream", key.String(), "err", err)
 			return nil
 		}
+		if rej := e.refuse(t, key, h); rej != nil {
+			return rej
+		}
 		switch {
-		case t.Action == policy.ActionDeny:
-			e.hint("denied")
-			e.log.Info("publish refused by policy", "stream", key.String(), "route", t.Route, "reason", "deny route")
-			return &srsapi.Rejection{Code: 403, Reason: fmt.Sprintf("stream %s is denied by route %d of the policy", key, t.Route)}
-		case !t.CheckToken(srsapi.ParseParam(h.Param)):
-			e.hint("denied")
-			e.log.Info("publish refused by policy", "stream", key.String(), "route", t.Route, "reason", "missing or wrong publish token")
-			return &srsapi.Rejection{Code: 401, Reason: "missing or wrong publish token for " + key.String()}
 		case t.Action != policy.ActionRoute:
 			e.hint("ignored")
 			return nil

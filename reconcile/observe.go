@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -35,7 +36,13 @@ func ReadSRS(ctx context.Context, servers []SRSServer) ([]Source, map[string]err
 			defer wg.Done()
 			snap, err := s.Client.Snapshot(ctx)
 			if err != nil {
-				errs[i] = fmt.Errorf("srs %q: %w", s.Name, err)
+				// The client's errors name the server already; others
+				// get its name once.
+				var se *srsapi.Error
+				if !errors.As(err, &se) || se.Server != s.Name {
+					err = fmt.Errorf("srs %q: %w", s.Name, err)
+				}
+				errs[i] = err
 				return
 			}
 			srcs[i] = Source{Name: s.Name, Pull: s.Pull, Snapshot: snap}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,24 +49,71 @@ func (o *OneShot) workers() int {
 	return 8
 }
 
-// Plan reads SRS and OWT and returns the plan. A failed SRS or OWT room
-// listing is an error; a room whose streams cannot be read gets a note and
-// nothing in it is deleted.
+// UnreadError says which SRS servers a OneShot could not read: the plan was
+// made from the others, and the deletes of the unread servers' streams
+// (and of rooms holding them) are held.
+type UnreadError struct {
+	// Servers are the unread servers' names, in agent.yaml order.
+	Servers []string
+	Err     error
+}
+
+func (e *UnreadError) Error() string {
+	return fmt.Sprintf("could not read SRS %s (planned from the other servers; deletes of its streams are held): %v",
+		strings.Join(quoteAll(e.Servers), ", "), e.Err)
+}
+
+func (e *UnreadError) Unwrap() error { return e.Err }
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+// Plan reads SRS and OWT and returns the plan. A failed OWT room listing,
+// or no SRS server read at all, is an error. When some SRS servers could
+// not be read, the plan is made from the others and returned with an
+// *UnreadError: the unread servers' streams are not deleted. A room whose
+// streams cannot be read gets a note and nothing in it is deleted.
 func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 	if o.Policy == nil {
 		return nil, nil, errors.New("no policy loaded")
 	}
 	srcs, failed := ReadSRS(ctx, o.Servers)
+	var unread *UnreadError
 	if len(failed) > 0 {
 		var errs []error
+		unread = &UnreadError{}
 		for _, s := range o.Servers {
 			if err := failed[s.Name]; err != nil {
 				errs = append(errs, err)
+				unread.Servers = append(unread.Servers, s.Name)
 			}
 		}
-		return nil, nil, errors.Join(errs...)
+		unread.Err = errors.Join(errs...)
+		if len(srcs) == 0 {
+			return nil, nil, unread.Err
+		}
 	}
 	snapAt := time.Now()
+	perServer := o.Policy.Reconcile.PerServer()
+	liveOn := map[string]int{}
+	for _, s := range srcs {
+		for _, st := range s.Snapshot.Streams {
+			if st.Publish.Active {
+				liveOn[s.Name]++
+			}
+		}
+	}
+	reading := func(server string) ServerReading {
+		if err := failed[server]; err != nil {
+			return ServerReading{Why: "incomplete listing: " + serverErr(server, err)}
+		}
+		return ServerReading{At: snapAt, OK: true, Live: liveOn[server]}
+	}
 	listStart := time.Now()
 	rooms, err := o.OWT.ListRooms(ctx)
 	if err != nil {
@@ -137,14 +186,26 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 	// The publish query is only known from hooks; inputs the agent created
 	// carry it in their attributes, so routes matching on it stay stable.
 	params := map[StreamKey]string{}
+	held := map[StreamKey]bool{}
 	for _, r := range obs {
 		for _, in := range r.Inputs {
+			held[in.Key] = true
 			if in.Param != "" {
 				params[in.Key] = in.Param
 			}
 		}
 	}
-	d := ComputeDesired(DesiredInputs{Policy: o.Policy, Sources: srcs, ParamOf: func(k StreamKey, _ string) string { return params[k] }})
+	d := ComputeDesired(DesiredInputs{Policy: o.Policy, Sources: srcs, ParamOf: func(k StreamKey, _ string) string { return params[k] },
+		Held: func(k StreamKey) bool { return held[k] }})
+	chosen := func(k StreamKey) StreamKey {
+		if _, ok := d.ByKey[k]; ok {
+			return k
+		}
+		if c, ok := d.ByIdent[Ident(k, perServer)]; ok {
+			return c
+		}
+		return k
+	}
 	for n := range d.Rooms {
 		if obs[n] == nil {
 			r := ix.Locate(n, o.Journal)
@@ -161,13 +222,25 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 			}
 		}
 	}
-	owned := 0
+	owned := map[string]int{}
 	for _, r := range obs {
-		owned += len(r.Inputs)
+		for _, in := range r.Inputs {
+			owned[in.Key.Server]++
+		}
 	}
 	budget := Budget{MaxDeletes: o.Policy.Reconcile.MaxDeletes}
-	if !o.Policy.Reconcile.AllowEmpty && d.LiveStreams == 0 && owned >= 2 {
-		budget.EmptyGuard = func(Op) bool { return true }
+	if !o.Policy.Reconcile.AllowEmpty {
+		// Per server: one that lists nothing while the agent pulls two or
+		// more streams from it looks broken.
+		empty := map[string]bool{}
+		for sv, n := range owned {
+			if r := reading(sv); n >= 2 && r.OK && r.Live == 0 {
+				empty[sv] = true
+			}
+		}
+		if len(empty) > 0 {
+			budget.EmptyGuard = func(op Op) bool { return empty[op.key.Server] }
+		}
 	}
 	why := ""
 	if len(listErrs) > 0 {
@@ -178,8 +251,9 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 		r := obs[n]
 		rp := PlanRoom(RoomContext{
 			Desired: d.Rooms[n], Observed: r, SnapshotAt: snapAt, Grace: o.Policy.Reconcile.DeleteGrace,
-			DeletesAllowed: len(listErrs) == 0, DeletesHeldWhy: why,
-			Live: func(k StreamKey) bool { return live[k] },
+			DeletesAllowed: len(listErrs) == 0, DeletesHeldWhy: why, Reading: reading, Now: snapAt,
+			Ident: func(k StreamKey) StreamKey { return Ident(k, perServer) },
+			Live:  func(k StreamKey) bool { return live[k] },
 			MissingSince: func(k StreamKey) (time.Time, bool) {
 				if o.Journal == nil {
 					return time.Time{}, false
@@ -188,8 +262,9 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 			},
 			InFlight:      func(k StreamKey) bool { return pending.InFlight(n, k, snapAt) },
 			CreateHeld:    createHeld[n],
-			DesiredRoomOf: func(k StreamKey) (string, bool) { r, ok := d.ByKey[k]; return r, ok },
+			DesiredRoomOf: func(k StreamKey) (string, bool) { r, ok := d.ByKey[chosen(k)]; return r, ok },
 			InViewIn: func(k StreamKey, room string) bool {
+				k = chosen(k)
 				dr := d.Rooms[room]
 				if dr == nil || dr.Inputs[k] == nil {
 					return false
@@ -201,7 +276,11 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 		plan.Rooms = append(plan.Rooms, rp)
 	}
 	plan.Sort()
-	return plan, &Observation{Desired: d, Rooms: obs, SnapshotAt: snapAt, pending: pending}, nil
+	ob := &Observation{Desired: d, Rooms: obs, SnapshotAt: snapAt, pending: pending}
+	if unread != nil {
+		return plan, ob, unread
+	}
+	return plan, ob, nil
 }
 
 func (o *OneShot) each(names []string, f func(string)) {

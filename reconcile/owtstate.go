@@ -173,7 +173,11 @@ func (s *OWTState) OwnedInputs() int {
 
 // Holding returns the rooms other than except that hold an owned input of
 // one of keys (a stream that joined its views elsewhere may free them).
-func (s *OWTState) Holding(keys map[StreamKey]bool, except string) []string {
+// Keys are compared by ident (nil: as they are).
+func (s *OWTState) Holding(keys map[StreamKey]bool, except string, ident func(StreamKey) StreamKey) []string {
+	if ident == nil {
+		ident = func(k StreamKey) StreamKey { return k }
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
@@ -182,7 +186,7 @@ func (s *OWTState) Holding(keys map[StreamKey]bool, except string) []string {
 			continue
 		}
 		for _, in := range o.Inputs {
-			if keys[in.Key] {
+			if keys[ident(in.Key)] {
 				out = append(out, rn)
 				break
 			}

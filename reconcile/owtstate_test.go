@@ -238,9 +238,9 @@ func TestOWTStateInputs(t *testing.T) {
 	if want := []RoomStream{{"a", key("x")}, {"a", key("y")}, {"b", key("x")}}; !reflect.DeepEqual(in, want) {
 		t.Errorf("inputs %v, want %v", in, want)
 	}
-	h := s.Holding(map[StreamKey]bool{key("x"): true}, "a")
+	h := s.Holding(map[StreamKey]bool{key("x"): true}, "a", nil)
 	assertStrings(t, "holding x except a", h, []string{"b"})
-	h = s.Holding(map[StreamKey]bool{key("y"): true, key("x"): true}, "none")
+	h = s.Holding(map[StreamKey]bool{key("y"): true, key("x"): true}, "none", nil)
 	sort.Strings(h)
 	assertStrings(t, "holding x or y", h, []string{"a", "b"})
 	if !s.InView("a", key("x"), []string{"common"}) || s.InView("a", key("y"), []string{"common"}) || s.InView("zz", key("x"), nil) {

@@ -45,7 +45,14 @@ type Op struct {
 	// crash leftover, or one replaced after a pull URL change). Stopping it
 	// removes nothing live, so it needs neither grace nor complete listings.
 	duplicate bool
+	// waitServer: the SRS server whose next good reading may release this
+	// held op ("" when none does).
+	waitServer string
 }
+
+// WaitServer names the SRS server whose next good reading may release the
+// held op, "" when none does.
+func (o Op) WaitServer() string { return o.waitServer }
 
 // Key returns the SRS stream the op is about.
 func (o Op) Key() StreamKey { return o.key }
@@ -106,6 +113,29 @@ type RoomContext struct {
 	// CreateHeld, when set, says why the room may not be created now (an
 	// earlier create of it has an open intent).
 	CreateHeld string
+	// Reading says what is known of an SRS server's last listing: a stream
+	// is deleted only on a good listing of the server it is pulled from, and
+	// its grace is measured against that server's readings. Nil: every
+	// server was read well at SnapshotAt.
+	Reading func(server string) ServerReading
+	// Now is when the plan is made (messages only); zero: the reading's time.
+	Now time.Time
+	// Ident says what makes a stream one input (see Ident); nil: its key.
+	Ident func(StreamKey) StreamKey
+}
+
+func (c *RoomContext) reading(server string) ServerReading {
+	if c.Reading == nil {
+		return ServerReading{At: c.SnapshotAt, OK: true}
+	}
+	return c.Reading(server)
+}
+
+func (c *RoomContext) ident(k StreamKey) StreamKey {
+	if c.Ident == nil {
+		return k
+	}
+	return c.Ident(k)
 }
 
 // RoomPlan is the plan of one room.
@@ -160,13 +190,14 @@ func PlanRoom(c RoomContext) RoomPlan {
 	// Group owned inputs by stream.
 	byKey := map[StreamKey][]Input{}
 	for _, in := range obs.Inputs {
-		byKey[in.Key] = append(byKey[in.Key], in)
+		id := c.ident(in.Key)
+		byKey[id] = append(byKey[id], in)
 	}
 	var adds, changes, stops []Op
 	for _, want := range desiredInputs {
 		p.Wanted = append(p.Wanted, want.Key)
-		have := byKey[want.Key]
-		delete(byKey, want.Key)
+		have := byKey[c.ident(want.Key)]
+		delete(byKey, c.ident(want.Key))
 		keep, extra := chooseKeeper(have, want)
 		if keep == nil {
 			if c.InFlight != nil && c.InFlight(want.Key) {
@@ -178,6 +209,9 @@ func PlanRoom(c RoomContext) RoomPlan {
 			}
 			if len(have) > 0 {
 				reason = "pull URL changed"
+				if have[0].Key != want.Key {
+					reason = fmt.Sprintf("stream now pulled from SRS %q", want.Key.Server)
+				}
 			}
 			adds = append(adds, Op{Kind: OpStartInput, Room: obs.Name, RoomID: roomID, Stream: want.Key.String(), URL: want.URL, Reason: reason, key: want.Key, input: want})
 			for _, v := range want.Views {
@@ -205,8 +239,11 @@ func PlanRoom(c RoomContext) RoomPlan {
 			}
 		}
 		for _, x := range extra {
-			o := Op{Kind: OpStopInput, Room: obs.Name, RoomID: roomID, Stream: want.Key.String(), StreamID: x.ID, URL: x.URL, Reason: "duplicate of " + keep.ID, key: want.Key, duplicate: true}
-			if x.URL != "" && x.URL != want.URL {
+			o := Op{Kind: OpStopInput, Room: obs.Name, RoomID: roomID, Stream: x.Key.String(), StreamID: x.ID, URL: x.URL, Reason: "duplicate of " + keep.ID, key: x.Key, duplicate: true}
+			switch {
+			case x.Key != want.Key:
+				o.Reason = fmt.Sprintf("replaced by %s (the stream is now pulled from SRS %q)", keep.ID, want.Key.Server)
+			case x.URL != "" && x.URL != want.URL:
 				o.Reason = "replaced by " + keep.ID + " (pull URL changed)"
 			}
 			stops = append(stops, o)
@@ -214,13 +251,20 @@ func PlanRoom(c RoomContext) RoomPlan {
 	}
 
 	// Owned inputs nothing wants here any more.
-	var unwanted []StreamKey
-	for k := range byKey {
-		unwanted = append(unwanted, k)
+	var unwanted []Input
+	for _, ins := range byKey {
+		unwanted = append(unwanted, ins...)
 	}
-	sort.Slice(unwanted, func(i, j int) bool { return unwanted[i].String() < unwanted[j].String() })
-	for _, k := range unwanted {
-		for _, in := range byKey[k] {
+	sort.Slice(unwanted, func(i, j int) bool {
+		if a, b := unwanted[i].Key.String(), unwanted[j].Key.String(); a != b {
+			return a < b
+		}
+		return unwanted[i].ID < unwanted[j].ID
+	})
+	newly := map[StreamKey]bool{}
+	for _, in := range unwanted {
+		k := in.Key
+		{
 			o := Op{Kind: OpStopInput, Room: obs.Name, RoomID: roomID, Stream: k.String(), StreamID: in.ID, URL: in.URL, key: k}
 			other, elsewhere := "", false
 			if c.DesiredRoomOf != nil {
@@ -237,16 +281,34 @@ func PlanRoom(c RoomContext) RoomPlan {
 				if c.Live != nil && c.Live(k) {
 					o.Reason = "no longer routed to OWT by the policy"
 				}
+				// The server the stream is pulled from says whether it is
+				// gone: a failed listing of another server changes nothing.
+				r := c.reading(k.Server)
+				if !r.OK {
+					o.hold(RuleIncomplete, r.Why, 0)
+					o.waitServer = k.Server
+					break
+				}
 				since, seen := time.Time{}, false
 				if c.MissingSince != nil {
 					since, seen = c.MissingSince(k)
 				}
 				if !seen {
-					since = c.SnapshotAt
-					p.NewlyMissing = append(p.NewlyMissing, k)
+					since = r.At
+					if !newly[k] {
+						newly[k] = true
+						p.NewlyMissing = append(p.NewlyMissing, k)
+					}
 				}
-				if left := since.Add(c.Grace).Sub(c.SnapshotAt); left > 0 {
-					o.hold(RuleGrace, fmt.Sprintf("delete grace: gone for %s of %s", max(0, c.SnapshotAt.Sub(since)).Round(time.Millisecond), c.Grace), left)
+				// Ready once a reading of its server begun after the grace
+				// still lacks it.
+				if left := since.Add(c.Grace).Sub(r.At); left > 0 {
+					now := c.Now
+					if now.IsZero() {
+						now = r.At
+					}
+					o.hold(RuleGrace, fmt.Sprintf("delete grace: gone for %s of %s", max(0, now.Sub(since)).Round(time.Millisecond), c.Grace), left)
+					o.waitServer = k.Server
 				}
 			}
 			stops = append(stops, o)
@@ -295,6 +357,9 @@ func PlanRoom(c RoomContext) RoomPlan {
 // one pulling the desired URL, in the most desired views, lowest id first.
 // When none pulls the desired URL, keep is nil and the old inputs stay
 // (returned in neither) until a replacement is in view.
+//
+// An input of another server's copy of the stream (one input per stream)
+// is an old input like one on an old URL: replaced once the keeper is in view.
 func chooseKeeper(have []Input, want *DesiredInput) (keep *Input, extra []Input) {
 	if len(have) == 0 {
 		return nil, nil
@@ -309,8 +374,9 @@ func chooseKeeper(have []Input, want *DesiredInput) (keep *Input, extra []Input)
 		}
 		return s
 	}
+	old := func(in Input) bool { return in.Key != want.Key || (in.URL != "" && in.URL != want.URL) }
 	for i, in := range have {
-		if in.URL != "" && in.URL != want.URL {
+		if old(in) {
 			continue
 		}
 		if best < 0 || score(in) > score(have[best]) || (score(in) == score(have[best]) && in.ID < have[best].ID) {
@@ -326,7 +392,7 @@ func chooseKeeper(have []Input, want *DesiredInput) (keep *Input, extra []Input)
 			continue
 		}
 		// An input on an old URL is replaced only once the keeper is in view.
-		if in.URL != "" && in.URL != want.URL && !containsAll(k.InViews, want.Views) {
+		if old(in) && !containsAll(k.InViews, want.Views) {
 			continue
 		}
 		extra = append(extra, in)

@@ -114,16 +114,17 @@ func (e *Engine) observe(ctx context.Context, obs *ObservedRoom, snap roomSnapsh
 
 // plan runs the pure planner on the snapshot, records grace periods and
 // spends the delete budget. wait is when a grace-held stop may be ready
-// (-1: none); budgetHeld says max_deletes held a delete.
+// (-1: none); budgetHeld says max_deletes held a delete. A room whose
+// deletes wait on an SRS server's reading is queued again by that server's
+// next good reading, not before.
 func (e *Engine) plan(name string, obs *ObservedRoom, desired *DesiredRoom, createHeld string, listErr error) (plan RoomPlan, wait time.Duration, budgetHeld bool) {
 	now := time.Now()
-	snapAt := e.srs.SnapshotAt()
 	j := e.cfg.Journal
-	plan = PlanRoom(e.roomContext(name, obs, desired, snapAt, createHeld, listErr, func(k StreamKey) bool { return e.pending.InFlight(name, k, now) }))
+	plan = PlanRoom(e.roomContext(name, obs, desired, now, createHeld, listErr, func(k StreamKey) bool { return e.pending.InFlight(name, k, now) }))
 	if j != nil {
 		for _, k := range plan.NewlyMissing {
-			if !snapAt.IsZero() {
-				j.SetMissing(name, k, snapAt)
+			if r := e.srs.Reading(k.Server); r.OK {
+				j.SetMissing(name, k, r.At)
 			}
 		}
 		for _, k := range plan.Wanted {
@@ -138,18 +139,20 @@ func (e *Engine) plan(name string, obs *ObservedRoom, desired *DesiredRoom, crea
 		}
 		e.cfg.Metrics.held(o.Rule)
 		e.log.Debug("operation held", "room", name, "op", string(o.Kind), "stream", o.Stream, "rule", o.Rule, "why", o.Held)
+		if o.waitServer != "" {
+			e.srs.WaitForReading(name, o.waitServer)
+		}
 		switch o.Rule {
 		case RuleMaxDeletes:
 			budgetHeld = true
 		case RuleGrace:
-			// Ready once a reading taken after the grace still lacks it.
-			if w := max(0, snapAt.Add(o.RetryIn).Sub(now)); wait < 0 || w < wait {
+			// Ready once a reading of its server begun after the grace
+			// still lacks it.
+			r := e.srs.Reading(o.waitServer)
+			if w := max(0, r.At.Add(o.RetryIn).Sub(now)); wait < 0 || w < wait {
 				wait = w
 			}
 		}
-	}
-	if wait >= 0 {
-		e.srs.WaitForReading(name)
 	}
 	return plan, wait, budgetHeld
 }
@@ -166,6 +169,7 @@ func (e *Engine) report(ctx context.Context, name string, obs *ObservedRoom, des
 	var errs []error
 	notYet := 0
 	joined := map[StreamKey]bool{}
+	perServer := e.pol().Reconcile.PerServer()
 	for _, r := range results {
 		if r.Err != nil {
 			errs = append(errs, r.Err)
@@ -174,12 +178,12 @@ func (e *Engine) report(ctx context.Context, name string, obs *ObservedRoom, des
 			}
 		}
 		if r.Err == nil && r.Op.Kind == OpAddView {
-			joined[r.Op.key] = true
+			joined[Ident(r.Op.key, perServer)] = true
 		}
 	}
 	// A stream that joined its views here may free its old room.
 	if len(joined) > 0 {
-		for _, rn := range e.owt.Holding(joined, name) {
+		for _, rn := range e.owt.Holding(joined, name, func(k StreamKey) StreamKey { return Ident(k, perServer) }) {
 			e.queue.Add(rn)
 		}
 	}

@@ -128,7 +128,7 @@ func TestPlanGraceWait(t *testing.T) {
 	if wait < 1300*time.Millisecond || wait > 1500*time.Millisecond {
 		t.Errorf("wait %v, want ~1.5s", wait)
 	}
-	assertStrings(t, "waiting for a reading", te.srs.TakeWaiting(), []string{"r"})
+	assertStrings(t, "waiting for a reading", te.srs.TakeWaiting(map[string]bool{"origin": true}), []string{"r"})
 	if got := testutil.ToFloat64(te.metrics.DeletesHeld.WithLabelValues(RuleGrace)); got != 1 {
 		t.Errorf("deletes_held_total{delete_grace} = %v", got)
 	}
@@ -140,7 +140,7 @@ func TestPlanGraceWait(t *testing.T) {
 	if wait != 0 {
 		t.Errorf("wait %v, want 0", wait)
 	}
-	assertStrings(t, "waiting for a reading", te.srs.TakeWaiting(), []string{"r"})
+	assertStrings(t, "waiting for a reading", te.srs.TakeWaiting(map[string]bool{"origin": true}), []string{"r"})
 
 	// Nothing held: no wait.
 	te, obs = graceRoom(t, now, now.Add(-time.Minute))
@@ -148,7 +148,7 @@ func TestPlanGraceWait(t *testing.T) {
 	if wait != -1 || len(plan.Ops) != 2 || plan.Ops[0].Kind != OpStopInput || plan.Ops[0].Held != "" || plan.Ops[1].Held != "" {
 		t.Errorf("wait %v ops %+v, want -1, a ready stop and a ready room delete", wait, plan.Ops)
 	}
-	assertStrings(t, "waiting for a reading", te.srs.TakeWaiting(), nil)
+	assertStrings(t, "waiting for a reading", te.srs.TakeWaiting(map[string]bool{"origin": true}), nil)
 }
 
 // Two grace-held stops: the room waits for the one ready first.
@@ -181,7 +181,8 @@ func TestPlanHoldsDeletesOnIncompleteListings(t *testing.T) {
 	}
 	te, obs = graceRoom(t, now, now.Add(-time.Minute))
 	plan, _, _ = te.plan("r", obs, nil, "", errors.New("list failed"))
-	if len(plan.Ops) != 2 || plan.Ops[0].Rule != RuleIncomplete || plan.Ops[1].Rule != RuleIncomplete {
+	// The stop is held with its reason; the room, still holding it, is not planned.
+	if len(plan.Ops) != 1 || plan.Ops[0].Rule != RuleIncomplete || plan.Ops[0].Held != "the streams of this room could not be read" {
 		t.Errorf("failed stream listing: ops %+v", plan.Ops)
 	}
 }

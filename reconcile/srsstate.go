@@ -1,8 +1,10 @@
 package reconcile
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,14 +52,57 @@ type SRSState struct {
 	params    map[string]string       // publisher client id -> param
 	keyParam  map[StreamKey]string    // param recorded in owned inputs
 	desired   *Desired
-	waitSRS   map[string]bool // rooms waiting for a fresher reading
+	// waitSRS: rooms waiting for the next good reading of a server (room
+	// -> servers).
+	waitSRS map[string]map[string]bool
+	// perServer: each server's copy of a stream is its own input
+	// (reconcile.one_input_per: server); else one input per vhost/app/stream.
+	perServer bool
+	// owned: streams the agent holds an input for (the server a stream is
+	// pulled from stays while it still lists the stream).
+	owned map[StreamKey]bool
+	// parked: hooks from a server not identified yet, kept without any OWT
+	// write until a reading tells which configured server sent them.
+	parked   []parkedHook
+	resolved []ResolvedHook
+	// hintIdent: which hinted key stands for a stream hinted by several
+	// servers (one input per stream): the first one used.
+	hintIdent map[StreamKey]StreamKey
+}
+
+// parkedHook is a hook whose server is not known yet.
+type parkedHook struct {
+	hook srsapi.Hook
+	at   time.Time
+}
+
+// ResolvedHook is a parked hook whose server a reading identified.
+type ResolvedHook struct {
+	Hook   srsapi.Hook
+	Server string
+	At     time.Time
+}
+
+// maxParked bounds the hooks kept for unidentified servers.
+const maxParked = 4096
+
+// ServerReading is what the agent knows of one server's last listing.
+type ServerReading struct {
+	// At is when the last good listing began (zero: never read).
+	At time.Time
+	// OK: the last listing succeeded; when false Why says what failed.
+	OK  bool
+	Why string
+	// Live counts the streams it lists as published.
+	Live int
 }
 
 func newSRSState(servers []SRSServer, hintTTL time.Duration, log *slog.Logger) *SRSState {
 	return &SRSState{servers: servers, hintTTL: hintTTL, log: log, readings: map[string]*srsReading{}, serverOf: map[string]string{},
 		hints: map[StreamKey]Hint{}, hintRooms: map[StreamKey]*DesiredInput{}, unpub: map[StreamKey]time.Time{},
 		unpubSeen: map[StreamKey]time.Time{}, params: map[string]string{}, keyParam: map[StreamKey]string{},
-		desired: &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}}, waitSRS: map[string]bool{}}
+		desired: &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}, ByIdent: map[StreamKey]StreamKey{}},
+		waitSRS: map[string]map[string]bool{}, owned: map[StreamKey]bool{}, hintIdent: map[StreamKey]StreamKey{}}
 }
 
 // Record stores the readings of a listing begun at `at` (the servers that
@@ -81,12 +126,13 @@ func (s *SRSState) Record(srcs []Source, failed map[string]error, at time.Time, 
 			s.serverOf[src.Snapshot.ServerID] = src.Name
 		}
 	}
+	s.unparkLocked(at)
 	for _, sv := range s.servers {
 		if got[sv.Name] {
 			continue
 		}
 		err := failed[sv.Name]
-		s.log.Warn("SRS listing failed; creating and patching from the last good reading, deleting nothing", "srs", sv.Name, "err", err)
+		s.log.Warn("SRS listing failed; creating and patching from its last good reading, deleting none of its streams", "srs", sv.Name, "err", err)
 		if r := s.readings[sv.Name]; r != nil {
 			r.ok, r.err = false, err
 		} else {
@@ -105,17 +151,20 @@ func (s *SRSState) pruneLocked(now time.Time) {
 		r := s.readings[k.Server]
 		listedAfter := r != nil && r.ok && r.at.After(h.At)
 		if _, listed := s.liveLocked(k); listed && listedAfter {
-			delete(s.hints, k)
-			delete(s.hintRooms, k)
+			s.dropHintLocked(k)
 			continue
 		}
 		if now.Sub(h.At) > s.hintTTL && listedAfter {
+			if _, elsewhere := s.desired.ByIdent[s.identLocked(k)]; elsewhere && !s.perServer {
+				// An edge's hook: the origin lists the stream.
+				s.dropHintLocked(k)
+				continue
+			}
 			s.log.Info("on_publish hint expired: SRS never listed the stream as published", "stream", k.String())
 			if in := s.hintRooms[k]; in != nil {
-				s.waitSRS[in.Room] = true
+				s.waitLocked(in.Room, k.Server)
 			}
-			delete(s.hints, k)
-			delete(s.hintRooms, k)
+			s.dropHintLocked(k)
 		}
 	}
 	for k, at := range s.unpub {
@@ -157,13 +206,18 @@ func (s *SRSState) recomputeLocked(pol *policy.Policy) *Desired {
 	for _, h := range s.hints {
 		hints = append(hints, h)
 	}
+	if perServer := pol != nil && pol.Reconcile.PerServer(); perServer != s.perServer {
+		s.perServer = perServer
+		s.hintIdent = map[StreamKey]StreamKey{}
+	}
 	s.desired = ComputeDesired(DesiredInputs{Policy: pol, Sources: srcs, Hints: hints,
 		ParamOf: func(k StreamKey, cid string) string {
 			if p, ok := s.params[cid]; ok {
 				return p
 			}
 			return s.keyParam[k]
-		}})
+		},
+		Held: func(k StreamKey) bool { return s.owned[k] }})
 	return s.desired
 }
 
@@ -182,6 +236,89 @@ func (s *SRSState) Live(k StreamKey) bool {
 	defer s.mu.Unlock()
 	_, ok := s.liveLocked(k)
 	return ok
+}
+
+// Reading returns what the agent knows of server's last listing.
+func (s *SRSState) Reading(server string) ServerReading {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.readings[server]
+	switch {
+	case r == nil:
+		return ServerReading{Why: fmt.Sprintf("SRS %q not listed yet", server)}
+	case !r.ok:
+		return ServerReading{At: r.at, Why: "incomplete listing: " + serverErr(server, r.err), Live: len(r.live)}
+	}
+	return ServerReading{At: r.at, OK: true, Live: len(r.live)}
+}
+
+// serverErr renders a listing error of server naming the server once.
+func serverErr(server string, err error) string {
+	prefix := fmt.Sprintf("srs %q: ", server)
+	if err == nil {
+		return prefix + "listing failed"
+	}
+	msg := err.Error()
+	var se *srsapi.Error
+	if (errors.As(err, &se) && se.Server == server) || strings.HasPrefix(msg, prefix) {
+		return msg
+	}
+	return prefix + msg
+}
+
+// Ident is what makes k one stream: k itself when each server's copy is
+// its own input, else k without its server.
+func (s *SRSState) Ident(k StreamKey) StreamKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.identLocked(k)
+}
+
+func (s *SRSState) identLocked(k StreamKey) StreamKey {
+	if s.perServer {
+		return k
+	}
+	return StreamKey{Vhost: k.Vhost, App: k.App, Stream: k.Stream}
+}
+
+// Chosen returns the key the desired state pulls k's stream by (the server
+// chosen among those listing it), or k when nothing wants it.
+func (s *SRSState) Chosen(k StreamKey) StreamKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.chosenLocked(k)
+}
+
+func (s *SRSState) chosenLocked(k StreamKey) StreamKey {
+	if _, ok := s.desired.ByKey[k]; ok {
+		return k
+	}
+	if c, ok := s.desired.ByIdent[s.identLocked(k)]; ok {
+		return c
+	}
+	if c, ok := s.hintIdent[s.identLocked(k)]; ok {
+		return c
+	}
+	return k
+}
+
+// hintUsedLocked reports whether the hint of k stands for its stream: no
+// server lists the stream, and no other server's hint stands for it.
+func (s *SRSState) hintUsedLocked(k StreamKey) bool {
+	if _, listed := s.desired.ByKey[k]; listed {
+		return false
+	}
+	id := s.identLocked(k)
+	if _, listed := s.desired.ByIdent[id]; listed {
+		return false
+	}
+	if c, ok := s.hintIdent[id]; ok && c != k {
+		if _, live := s.hints[c]; live {
+			return false
+		}
+	}
+	s.hintIdent[id] = k
+	return true
 }
 
 // SnapshotAt is when the oldest current reading began; zero when some
@@ -225,7 +362,7 @@ func (s *SRSState) NotReady() string {
 			return fmt.Sprintf("SRS %q not listed yet", sv.Name)
 		}
 		if !r.ok {
-			return fmt.Sprintf("SRS %q listing failed: %v", sv.Name, r.err)
+			return "SRS listing failed: " + serverErr(sv.Name, r.err)
 		}
 	}
 	return ""
@@ -271,7 +408,7 @@ func (s *SRSState) DesiredRoom(name string, pol *policy.Policy, pullOf func(stri
 		if in.Room != name {
 			continue
 		}
-		if _, listed := s.desired.ByKey[k]; listed {
+		if !s.hintUsedLocked(k) {
 			continue
 		}
 		if out == nil {
@@ -297,6 +434,18 @@ func (s *SRSState) DesiredRoomOf(k StreamKey) (string, bool) {
 	if in, ok := s.hintRooms[k]; ok {
 		return in.Room, true
 	}
+	// Another server's copy of the same stream is the one pulled now.
+	if c := s.chosenLocked(k); c != k {
+		if _, gone := s.unpub[c]; gone {
+			return "", false
+		}
+		if r, ok := s.desired.ByKey[c]; ok {
+			return r, true
+		}
+		if in, ok := s.hintRooms[c]; ok {
+			return in.Room, true
+		}
+	}
 	return "", false
 }
 
@@ -320,30 +469,44 @@ func (s *SRSState) HintExpired(d *DesiredRoom, now time.Time) bool {
 	for k, in := range d.Inputs {
 		if h, ok := s.hints[k]; ok && in.Hint && now.Sub(h.At) > s.hintTTL {
 			expired = true
+			s.waitLocked(d.Name, k.Server)
 		}
-	}
-	if expired {
-		s.waitSRS[d.Name] = true
 	}
 	return expired
 }
 
-// WaitForReading marks room as waiting for the next SRS reading.
-func (s *SRSState) WaitForReading(room string) {
+// WaitForReading marks room as waiting for the next good reading of server.
+func (s *SRSState) WaitForReading(room, server string) {
 	s.mu.Lock()
-	s.waitSRS[room] = true
+	s.waitLocked(room, server)
 	s.mu.Unlock()
 }
 
-// TakeWaiting returns the rooms waiting for a fresher reading and forgets them.
-func (s *SRSState) TakeWaiting() []string {
+func (s *SRSState) waitLocked(room, server string) {
+	w := s.waitSRS[room]
+	if w == nil {
+		w = map[string]bool{}
+		s.waitSRS[room] = w
+	}
+	w[server] = true
+}
+
+// TakeWaiting returns the rooms waiting for a reading of one of the servers
+// just read well, and forgets them; a room waiting on a server whose
+// reading failed keeps waiting (no re-plan until that server answers).
+func (s *SRSState) TakeWaiting(read map[string]bool) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]string, 0, len(s.waitSRS))
-	for r := range s.waitSRS {
-		out = append(out, r)
+	for r, servers := range s.waitSRS {
+		for sv := range servers {
+			if read[sv] {
+				out = append(out, r)
+				delete(s.waitSRS, r)
+				break
+			}
+		}
 	}
-	s.waitSRS = map[string]bool{}
 	return out
 }
 
@@ -353,6 +516,7 @@ func (s *SRSState) LearnParams(inputs []Input) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, in := range inputs {
+		s.owned[in.Key] = true
 		if in.Param != "" {
 			s.keyParam[in.Key] = in.Param
 		}
@@ -374,38 +538,132 @@ func (s *SRSState) Forget(held map[StreamKey]bool) {
 			delete(s.keyParam, k)
 		}
 	}
+	for k := range s.owned {
+		if !held[k] {
+			delete(s.owned, k)
+		}
+	}
 }
 
-// EmptyGuard returns the allow_empty rule for this cycle: when SRS lists no
-// live stream at all while the agent owns more than one input, it holds
-// every stop not confirmed by an on_unpublish hook. Nil when it does not apply.
-func (s *SRSState) EmptyGuard(allowEmpty bool, owned int) func(Op) bool {
+// EmptyGuard returns the allow_empty rule for this cycle, server by server:
+// when a server lists no live stream at all while the agent owns more than
+// one input pulled from it (owned, by server), it holds every stop of that
+// server's streams not confirmed by an on_unpublish hook. Nil when it
+// applies to no server.
+func (s *SRSState) EmptyGuard(allowEmpty bool, owned map[string]int) func(Op) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if allowEmpty || s.desired.LiveStreams > 0 || owned < 2 {
+	if allowEmpty {
+		return nil
+	}
+	empty := map[string]bool{}
+	for sv, n := range owned {
+		if r := s.readings[sv]; n >= 2 && r != nil && r.ok && len(r.live) == 0 {
+			empty[sv] = true
+		}
+	}
+	if len(empty) == 0 {
 		return nil
 	}
 	confirmed := make(map[StreamKey]bool, len(s.unpubSeen))
 	for k := range s.unpubSeen {
 		confirmed[k] = true
 	}
-	return func(op Op) bool { return !confirmed[op.key] }
+	return func(op Op) bool { return empty[op.key.Server] && !confirmed[op.key] }
 }
 
-// ServerFor maps a hook's server_id to a configured server, and reports
-// whether that server's service id changed since its last reading (SRS
-// restarted).
-func (s *SRSState) ServerFor(serverID, serviceID string) (name string, restarted bool) {
+// ServerFor says which configured server sent a hook, never guessing: the
+// server whose API answered with this server_id; else the server the hook
+// URL names (?server=<name>); else the only configured server while its id
+// is not known. "" when it cannot tell (the hook is then parked). It also
+// reports whether that server's service id changed since its last reading
+// (SRS restarted), and a conflict between the named server and the one
+// its API says it is.
+func (s *SRSState) ServerFor(serverID, serviceID, named string) (name string, restarted bool, conflict string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	name, ok := s.serverOf[serverID]
-	if !ok && len(s.servers) > 0 {
+	known, ok := s.serverOf[serverID]
+	switch {
+	case ok && serverID != "":
+		name = known
+		if named != "" && named != known {
+			conflict = fmt.Sprintf("the hook URL names SRS %q but server_id %s is %q by its API; using %q (fix ?server= in that server's hook URLs)", named, serverID, known, known)
+		}
+	case named != "":
+		if !s.configuredLocked(named) {
+			return "", false, fmt.Sprintf("the hook URL names SRS %q, which agent.yaml does not configure", named)
+		}
+		name = named
+	case len(s.servers) == 1:
+		// Nothing to choose from: the only server's pull base is the one.
 		name = s.servers[0].Name
+	default:
+		return "", false, ""
 	}
 	if r := s.readings[name]; r != nil && r.ok && serviceID != "" && r.src.Snapshot.ServiceID != "" && r.src.Snapshot.ServiceID != serviceID {
 		restarted = true
 	}
-	return name, restarted
+	return name, restarted, conflict
+}
+
+func (s *SRSState) configuredLocked(name string) bool {
+	for _, sv := range s.servers {
+		if sv.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Park keeps a hook from a server not identified yet; it is handed back by
+// TakeResolved once a reading tells its server, or dropped after the hint
+// TTL. It reports false when too many hooks are parked already.
+func (s *SRSState) Park(h srsapi.Hook, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.parked) >= maxParked {
+		return false
+	}
+	s.parked = append(s.parked, parkedHook{hook: h, at: at})
+	return true
+}
+
+// unparkLocked moves the parked hooks whose server_id a reading made known
+// to the resolved list, and drops those older than the hint TTL.
+func (s *SRSState) unparkLocked(now time.Time) {
+	keep := s.parked[:0]
+	for _, p := range s.parked {
+		if name, ok := s.serverOf[p.hook.ServerID]; ok && p.hook.ServerID != "" {
+			s.resolved = append(s.resolved, ResolvedHook{Hook: p.hook, Server: name, At: p.at})
+			continue
+		}
+		if now.Sub(p.at) > s.hintTTL {
+			s.log.Warn("hook from an SRS server never identified dropped: no configured server's API answered with its server_id; "+
+				"add ?server=<name> to that server's hook URLs", "server_id", p.hook.ServerID, "action", p.hook.Action,
+				"stream", p.hook.Key().String())
+			continue
+		}
+		keep = append(keep, p)
+	}
+	s.parked = keep
+}
+
+// TakeResolved returns the parked hooks whose server is now known, and
+// forgets them.
+func (s *SRSState) TakeResolved() []ResolvedHook {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.resolved
+	s.resolved = nil
+	return out
+}
+
+func (s *SRSState) dropHintLocked(k StreamKey) {
+	delete(s.hints, k)
+	delete(s.hintRooms, k)
+	if id := s.identLocked(k); s.hintIdent[id] == k {
+		delete(s.hintIdent, id)
+	}
 }
 
 // Busy reports a second publisher for a live stream (SRS refuses it as
@@ -437,8 +695,7 @@ func (s *SRSState) Published(h Hint, in *DesiredInput) {
 func (s *SRSState) Unpublish(k StreamKey, at time.Time) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.hints, k)
-	delete(s.hintRooms, k)
+	s.dropHintLocked(k)
 	s.unpub[k] = at
 	s.unpubSeen[k] = at
 	if r, ok := s.desired.ByKey[k]; ok {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,7 +85,7 @@ func TestSRSStateHintLifetime(t *testing.T) {
 			if got := f.hinted("cam"); got != tc.wantKept {
 				t.Errorf("hint kept %v, want %v", got, tc.wantKept)
 			}
-			w := f.TakeWaiting()
+			w := f.TakeWaiting(map[string]bool{"origin": true})
 			assertStrings(t, "waiting", w, tc.wantWaiting)
 			if w == nil {
 				t.Error("TakeWaiting returned nil, want an empty list")
@@ -161,7 +162,7 @@ func TestSRSStateReadiness(t *testing.T) {
 	if ok, why := f.Complete(); ok || why != `the SRS listing of "b" failed or is incomplete` {
 		t.Errorf("Complete = %v %q", ok, why)
 	}
-	if why := f.NotReady(); why != `SRS "b" listing failed: refused` {
+	if why := f.NotReady(); why != `SRS listing failed: srs "b": refused` {
 		t.Errorf("NotReady = %q", why)
 	}
 	f.Record([]Source{src("a"), src("b")}, nil, at.Add(time.Second), f.pol)
@@ -180,15 +181,22 @@ func TestSRSStateReadiness(t *testing.T) {
 	if ok, _ := f.Complete(); ok {
 		t.Error("complete although a's last listing failed")
 	}
-	if !f.logs.has("WARN SRS listing failed; creating and patching from the last good reading, deleting nothing", "srs=a", "err=refused") {
+	if !f.logs.has("WARN SRS listing failed; creating and patching from its last good reading, deleting none of its streams", "srs=a", "err=refused") {
 		t.Errorf("failed listing not logged:\n%s", f.logs)
 	}
 }
 
 func TestSRSStateServerFor(t *testing.T) {
 	f := newSRSFixture(t, "origin", "edge")
-	if name, restarted := f.ServerFor("unknown", "x"); name != "origin" || restarted {
-		t.Errorf("unknown server: %q %v, want the first server", name, restarted)
+	// Never a guess: an id no API answered with names no server.
+	if name, restarted, _ := f.ServerFor("unknown", "x", ""); name != "" || restarted {
+		t.Errorf("unknown server: %q %v, want none", name, restarted)
+	}
+	if name, _, conflict := f.ServerFor("unknown", "x", "edge"); name != "edge" || conflict != "" {
+		t.Errorf("named server: %q %q, want edge", name, conflict)
+	}
+	if name, _, conflict := f.ServerFor("unknown", "x", "nope"); name != "" || !strings.Contains(conflict, "does not configure") {
+		t.Errorf("unconfigured named server: %q %q", name, conflict)
 	}
 	snap := liveSnap()
 	snap.ServerID, snap.ServiceID = "srv-edge", "svc-1"
@@ -206,7 +214,7 @@ func TestSRSStateServerFor(t *testing.T) {
 		{"srv-edge", "", "edge", false},
 		{"srv-1", "svc-1", "origin", false},
 	} {
-		name, restarted := f.ServerFor(tc.server, tc.service)
+		name, restarted, _ := f.ServerFor(tc.server, tc.service, "")
 		if name != tc.want || restarted != tc.restarted {
 			t.Errorf("ServerFor(%q, %q) = %q %v, want %q %v", tc.server, tc.service, name, restarted, tc.want, tc.restarted)
 		}
@@ -217,11 +225,14 @@ func TestSRSStateServerFor(t *testing.T) {
 	}
 	// A failed reading is not compared.
 	f.Record([]Source{{Name: "origin", Snapshot: liveSnap()}}, map[string]error{"edge": errors.New("x")}, t0().Add(2*time.Second), f.pol)
-	if _, restarted := f.ServerFor("srv-edge", "svc-9"); restarted {
+	if name, _, conflict := f.ServerFor("srv-edge", "", "origin"); name != "edge" || !strings.Contains(conflict, `names SRS "origin" but server_id srv-edge is "edge"`) {
+		t.Errorf("conflicting name: %q %q, want the API's server and a conflict", name, conflict)
+	}
+	if _, restarted, _ := f.ServerFor("srv-edge", "svc-9", ""); restarted {
 		t.Error("restart reported against a failed reading")
 	}
 	none := newSRSState(nil, time.Second, slog.New(slog.DiscardHandler))
-	if name, _ := none.ServerFor("x", "y"); name != "" {
+	if name, _, _ := none.ServerFor("x", "y", ""); name != "" {
 		t.Errorf("no servers: %q", name)
 	}
 }
@@ -281,16 +292,16 @@ func TestSRSStateHintExpired(t *testing.T) {
 	if f.HintExpired(listedOld, now) {
 		t.Error("a listed input counted as an expired hint")
 	}
-	assertStrings(t, "waiting", f.TakeWaiting(), nil)
+	assertStrings(t, "waiting", f.TakeWaiting(map[string]bool{"origin": true}), nil)
 	old := &DesiredRoom{Name: "old", Inputs: map[StreamKey]*DesiredInput{key("old"): {Key: key("old"), Hint: true}}}
 	if !f.HintExpired(old, now) {
 		t.Error("a hint past its TTL did not expire")
 	}
-	f.WaitForReading("other")
-	w := f.TakeWaiting()
+	f.WaitForReading("other", "origin")
+	w := f.TakeWaiting(map[string]bool{"origin": true})
 	sort.Strings(w)
 	assertStrings(t, "waiting", w, []string{"old", "other"})
-	assertStrings(t, "waiting after take", f.TakeWaiting(), nil)
+	assertStrings(t, "waiting after take", f.TakeWaiting(map[string]bool{"origin": true}), nil)
 }
 
 func TestSRSStateParams(t *testing.T) {
@@ -330,29 +341,29 @@ func TestSRSStateParams(t *testing.T) {
 func TestSRSStateEmptyGuard(t *testing.T) {
 	f := newSRSFixture(t)
 	f.read(t0())
-	if f.EmptyGuard(true, 5) != nil {
+	if f.EmptyGuard(true, map[string]int{"origin": 5}) != nil {
 		t.Error("allow_empty: guard set")
 	}
-	if f.EmptyGuard(false, 1) != nil {
+	if f.EmptyGuard(false, map[string]int{"origin": 1}) != nil {
 		t.Error("one owned input: guard set")
 	}
-	g := f.EmptyGuard(false, 2)
+	g := f.EmptyGuard(false, map[string]int{"origin": 2})
 	if g == nil {
 		t.Fatal("SRS lists nothing while the agent owns 2 inputs: no guard")
 	}
 	f.Unpublish(key("confirmed"), t0().Add(time.Second))
-	g = f.EmptyGuard(false, 2)
+	g = f.EmptyGuard(false, map[string]int{"origin": 2})
 	if g(Op{key: key("confirmed")}) || !g(Op{key: key("other")}) {
 		t.Error("guard must hold only stops not confirmed by an on_unpublish")
 	}
 	f.read(t0().Add(2*time.Second), "cam")
-	if f.EmptyGuard(false, 5) != nil {
+	if f.EmptyGuard(false, map[string]int{"origin": 5}) != nil {
 		t.Error("SRS lists a stream: guard set")
 	}
 	// Confirmations are forgotten with the inputs they were kept for.
 	f.read(t0().Add(3 * time.Second))
 	f.Forget(map[StreamKey]bool{})
-	if g := f.EmptyGuard(false, 2); g == nil || !g(Op{key: key("confirmed")}) {
+	if g := f.EmptyGuard(false, map[string]int{"origin": 2}); g == nil || !g(Op{key: key("confirmed")}) {
 		t.Error("confirmation kept after Forget")
 	}
 }
@@ -403,7 +414,7 @@ func TestSRSStatePublishUnpublishSequence(t *testing.T) {
 		t.Errorf("republished stream: DesiredRoomOf = %q %v", r, ok)
 	}
 	f.read(t0().Add(1500 * time.Millisecond)) // lists nothing, begun before the hint
-	if g := f.EmptyGuard(false, 2); g == nil || !g(Op{key: key("cam")}) {
+	if g := f.EmptyGuard(false, map[string]int{"origin": 2}); g == nil || !g(Op{key: key("cam")}) {
 		t.Error("an unpublish undone by a publish still confirms a stop")
 	}
 

@@ -181,17 +181,20 @@ func (m *statusMemo) storeResult(err error) {
 
 // roomContext is the planner's input for one room, built the same way for
 // the workers (which act on it) and for Status (which only shows it).
-// snapAt is when the SRS reading began; inFlight says whether a
-// streaming-in POST of k is still outstanding.
-func (e *Engine) roomContext(name string, obs *ObservedRoom, desired *DesiredRoom, snapAt time.Time, createHeld string, listErr error, inFlight func(StreamKey) bool) RoomContext {
-	complete, why := e.srs.Complete()
-	if _, ok, _ := e.owt.Listing(); !ok && complete {
+// Deletes are judged server by server from the SRS readings; inFlight says
+// whether a streaming-in POST of k is still outstanding.
+func (e *Engine) roomContext(name string, obs *ObservedRoom, desired *DesiredRoom, now time.Time, createHeld string, listErr error, inFlight func(StreamKey) bool) RoomContext {
+	complete, why := true, ""
+	if _, ok, _ := e.owt.Listing(); !ok {
 		complete, why = false, "the OWT room listing failed"
+	}
+	if listErr != nil {
+		complete, why = false, "the streams of this room could not be read"
 	}
 	j := e.cfg.Journal
 	return RoomContext{
-		Desired: desired, Observed: obs, SnapshotAt: snapAt, Grace: e.pol().Reconcile.DeleteGrace, CreateHeld: createHeld,
-		DeletesAllowed: complete && listErr == nil, DeletesHeldWhy: why,
+		Desired: desired, Observed: obs, Grace: e.pol().Reconcile.DeleteGrace, CreateHeld: createHeld,
+		DeletesAllowed: complete, DeletesHeldWhy: why, Reading: e.srs.Reading, Now: now, Ident: e.srs.Ident,
 		// A stream unpublished since the reading is no longer live.
 		Live: func(k StreamKey) bool {
 			if _, ok := e.srs.Unpublished(k); ok {
@@ -211,6 +214,7 @@ func (e *Engine) roomContext(name string, obs *ObservedRoom, desired *DesiredRoo
 		InFlight:      inFlight,
 		DesiredRoomOf: e.srs.DesiredRoomOf,
 		InViewIn: func(k StreamKey, room string) bool {
+			k = e.srs.Chosen(k)
 			d := e.srs.DesiredRoom(room, e.pol(), e.pullOf)
 			if d == nil || d.Inputs[k] == nil {
 				return false
@@ -270,7 +274,7 @@ func (e *Engine) Status(now time.Time) *Status {
 	pol := e.pol()
 	budget := Budget{}
 	if pol != nil {
-		budget = Budget{MaxDeletes: pol.Reconcile.MaxDeletes, EmptyGuard: e.srs.EmptyGuard(pol.Reconcile.AllowEmpty, e.owt.OwnedInputs())}
+		budget = Budget{MaxDeletes: pol.Reconcile.MaxDeletes, EmptyGuard: e.srs.EmptyGuard(pol.Reconcile.AllowEmpty, e.ownedByServer())}
 	}
 	plan := &Plan{}
 	e.view.mu.Lock()
@@ -295,7 +299,7 @@ func (e *Engine) Status(now time.Time) *Status {
 		}
 		var rp RoomPlan
 		if pol != nil {
-			rp = PlanRoom(e.roomContext(name, obs, desired, e.srs.SnapshotAt(), e.createHeldView(name, obs, now), nil,
+			rp = PlanRoom(e.roomContext(name, obs, desired, now, e.createHeldView(name, obs, now), nil,
 				func(k StreamKey) bool { _, ok := e.pending.peek(name, k, now); return ok }))
 			budget.Apply(&rp)
 			plan.Rooms = append(plan.Rooms, rp)

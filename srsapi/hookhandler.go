@@ -160,6 +160,12 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action = hook.Action
+	if hook.Server = r.URL.Query().Get("server"); hook.Server != "" {
+		if err := checkName("server (in the hook URL)", hook.Server); err != nil {
+			fail(http.StatusBadRequest, AnswerBadRequest, err.Error())
+			return
+		}
+	}
 	if hook.Action != a1 && hook.Action != a2 {
 		fail(http.StatusBadRequest, AnswerBadRequest, fmt.Sprintf("action %s does not belong on %s (expected %s or %s)", hook.Action, r.URL.Path, a1, a2))
 		return

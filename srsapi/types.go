@@ -27,6 +27,9 @@ type Hook struct {
 	StreamURL string `json:"stream_url"`
 	StreamID  string `json:"stream_id"`
 	PageURL   string `json:"pageUrl,omitempty"` // on_play only
+	// Server is the configured SRS server name the hook URL names
+	// (?server=<name>), "" when it names none. Not part of SRS's body.
+	Server string `json:"-"`
 }
 
 // Stream is one entry of GET /api/v1/streams/. Vhost is the vhost ID.

@@ -1,5 +1,5 @@
 // Package store holds the durable homes of the agent's ownership journal
-// (DESIGN.md section 7): a local file guarded by an exclusive lock, the
+// (docs/architecture.md): a local file guarded by an exclusive lock, the
 // default, and an in-memory store for runs without a state file. Each store
 // keeps one opaque document; reconcile.Journal gives it its meaning.
 package store

@@ -240,7 +240,8 @@ func cmdDiff(args []string, stdout, stderr io.Writer, getenv func(string) string
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	plan, _, err := o.Plan(ctx)
-	if err != nil {
+	var unread *reconcile.UnreadError
+	if err != nil && !errors.As(err, &unread) {
 		fmt.Fprintln(stderr, "diff:", err)
 		return exitError
 	}
@@ -251,6 +252,11 @@ func cmdDiff(args []string, stdout, stderr io.Writer, getenv func(string) string
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "diff:", err)
+		return exitError
+	}
+	if unread != nil {
+		// The plan stands for the servers read; scripts must notice the rest.
+		fmt.Fprintln(stderr, "diff:", unread)
 		return exitError
 	}
 	if detailed && !plan.Summary().InSync() {
@@ -290,7 +296,8 @@ func cmdSync(args []string, stdout, stderr io.Writer, getenv func(string) string
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	plan, ob, err := o.Plan(ctx)
-	if err != nil {
+	var unread *reconcile.UnreadError
+	if err != nil && !errors.As(err, &unread) {
 		fmt.Fprintln(stderr, "sync:", err)
 		return exitError
 	}
@@ -308,6 +315,10 @@ func cmdSync(args []string, stdout, stderr io.Writer, getenv func(string) string
 	fmt.Fprintf(stdout, "Applied: %d operation(s), %d failed.\n", len(results), failed)
 	if err != nil {
 		fmt.Fprintln(stderr, "sync:", err)
+		return exitError
+	}
+	if unread != nil {
+		fmt.Fprintln(stderr, "sync:", unread)
 		return exitError
 	}
 	if failed > 0 {

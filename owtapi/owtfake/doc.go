@@ -1,6 +1,6 @@
 // Package owtfake is an in-memory Open WebRTC Toolkit management API that
-// behaves like the real server as described in specs/owt-rest-api.md
-// (section 13 conformance checklist and section 14 participants).
+// behaves like the real server in every point docs/owt.md lists (the
+// conformance checklist of conformance_test.go, and the participant calls).
 //
 // It serves /v1 and /v1.1 (rooms, streams, streaming-ins, participants) with
 // MAuth verification, plus an unauthenticated control API under /control/
