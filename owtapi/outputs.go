@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Output kinds: the two collections of room outputs (spec owt-outputs.md).
+// Output kinds: the two collections of room outputs (docs/owt.md, "Outputs").
 const (
 	KindStreamingOut = "streaming-outs"
 	KindRecording    = "recordings"
@@ -165,7 +165,8 @@ type OutputTrack struct {
 }
 
 // OutputPatchOp is one operation of PATCH …/streaming-outs/{id} or
-// …/recordings/{id}: always op "replace" on a path of the spec's §5 table.
+// …/recordings/{id}: op "replace" on /media/{audio,video}/from or on
+// /media/video/parameters/{resolution,framerate,bitrate,keyFrameInterval}.
 type OutputPatchOp struct {
 	Op    string `json:"op"`
 	Path  string `json:"path"`

@@ -11,7 +11,7 @@ import (
 )
 
 // Output is a streaming-out or a recording a room should have, rendered
-// for one room (DESIGN.md section 10).
+// for one room (see "Outputs" in docs/owt.md).
 type Output struct {
 	View string // the room view whose mix goes out, e.g. "common"
 	// URL is where a streaming-out pushes ("" for a recording). It is the

@@ -124,7 +124,7 @@ func TestOutputsErrors(t *testing.T) {
 	}
 }
 
-// outputsPolicy is the DESIGN.md section 10 example plus a constant room, an
+// outputsPolicy is the README example plus a constant room, an
 // HLS push and a route that would take the pushed mix back in.
 const outputsPolicy = `routes:
   - match: {app: live, stream: "class-*"}

@@ -169,6 +169,6 @@ type Target struct {
 	BufferSize  int
 	Token       string // expected publish token ("" = none); secret
 	// Outputs are the room's streaming-outs and recordings, rendered for
-	// Room (room.outputs of the route; DESIGN.md section 10).
+	// Room (room.outputs of the route).
 	Outputs []Output
 }

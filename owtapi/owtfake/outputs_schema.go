@@ -7,7 +7,7 @@ import (
 )
 
 // Output errors exactly as the real management API answers them
-// (owt-outputs.md sections 2-6).
+// (docs/owt.md, "Outputs").
 var (
 	errOutputBadRequest = apiError{http.StatusBadRequest, 1201, "Bad request"}
 	errOutputRPC        = apiError{http.StatusInternalServerError, 1301, "RPC:addServerSideSubscription failed"}
@@ -315,7 +315,7 @@ var (
 )
 
 // parseOutputPatch validates a PATCH body: an array of exactly
-// {op:"replace", path, value} from the spec's §5 table.
+// {op:"replace", path, value} on a media source or video parameter path.
 func parseOutputPatch(body any) ([]outputPatchOp, bool) {
 	list, ok := body.([]any)
 	if !ok {
