@@ -353,6 +353,12 @@ func out09(t *testing.T, e *testEnv) {
 	if l := e.listOuts(room, "streaming-outs"); len(l) != 0 {
 		t.Fatalf("listed after rejections: %v", l)
 	}
+	// A size is offered only when smaller in both sides than the view's.
+	wide := e.createRoom(`{"name":"w","options":{"views":[{"label":"common","video":{"parameters":{"resolution":{"width":1000,"height":500}}}}]}}`)
+	e.expect(e.do("POST", "/v1/rooms/"+wide+"/streaming-outs", `{"url":"rtmp://h/w","media":{"audio":false,"video":{"from":"`+wide+
+		`-common","parameters":{"resolution":{"width":800,"height":600}}}}}`), 500, rpcFailedBody)
+	e.startOut(wide, "streaming-outs", `{"url":"rtmp://h/w","media":{"audio":false,"video":{"from":"`+wide+
+		`-common","parameters":{"resolution":{"width":500,"height":250}}}}}`)
 	// What is offered passes: an x-fraction resolution, a lower framerate, an offered kfi.
 	e.startOut(room, "streaming-outs", body(`{"from":"`+mix+`","format":{"codec":"aac","sampleRate":48000,"channelNum":2}}`,
 		`{"from":"`+mix+`","format":{"codec":"h264","profile":"CB"},"parameters":{"resolution":{"width":320,"height":240},"framerate":15,"keyFrameInterval":30,"bitrate":"x1"}}`))
@@ -641,6 +647,9 @@ func out21(t *testing.T, e *testEnv) {
 	if got := moved["media"].(map[string]any)["audio"].(map[string]any)["from"]; got != in {
 		t.Fatalf("audio from = %v", got)
 	}
+	// Audio cannot move to a stream without audio.
+	mute := e.startIn(room, `{"connection":{"url":"rtmp://127.0.0.1/live/v"},"media":{"audio":false,"video":"auto"}}`)["id"].(string)
+	e.expect(e.do("PATCH", path, from("audio", mute)), 500, opFailedBody)
 	// A forward-fed video (no parameters) can move to the mixed stream.
 	fwd := e.startOut(room, "streaming-outs", `{"url":"rtmp://h/f","media":{"audio":false,"video":{"from":"`+in+`"}}}`)
 	var back map[string]any
@@ -789,6 +798,16 @@ func out27(t *testing.T, e *testEnv) {
 	time.Sleep(150 * time.Millisecond)
 	if l := e.listStreams(room); len(l) != 0 {
 		t.Fatalf("idle room still lists %v", l)
+	}
+	// A failed POST activates a room and re-arms its idle clock.
+	other := e.createRoom(`{"name":"o"}`)
+	e.expect(e.do("POST", "/v1/rooms/"+other+"/streaming-outs", `{"url":"rtmp://h/a","media":{"audio":false,"video":{"from":"nope"}}}`), 500, rpcFailedBody)
+	if l := e.listStreams(other); len(l) != 1 {
+		t.Fatalf("room not active after a failed POST: %v", l)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if l := e.listStreams(other); len(l) != 0 {
+		t.Fatalf("room still active long after a failed POST: %v", l)
 	}
 	// An output that dies asynchronously does not re-arm the idle clock.
 	if err := e.fake.SetPushFailure("", 20*time.Millisecond); err != nil {

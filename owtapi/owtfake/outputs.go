@@ -144,7 +144,7 @@ func (r *room) connectingOutputFedBy(id string, now time.Time) bool {
 // listOutputs returns the connected outputs of kind in insertion order.
 func (r *room) listOutputs(kind string, now time.Time) []any {
 	out := []any{}
-	if r == nil || !r.active {
+	if !r.active {
 		return out
 	}
 	for _, o := range r.outputs {
