@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"text/template"
 	"unicode"
@@ -534,21 +535,77 @@ func (w *walker) checkOutputsAcrossRoutes(p *Policy) {
 // the vhost only when such a vhost is configured), app and stream. ok is
 // false for other URLs.
 func OutputTarget(raw string) (vhost, app, stream string, ok bool) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") {
-		return "", "", "", false
-	}
-	path := strings.Trim(u.Path, "/")
-	i := strings.LastIndex(path, "/")
-	if i <= 0 || i == len(path)-1 {
-		return "", "", "", false
-	}
-	app, stream = path[:i], path[i+1:]
-	vhost = u.Query().Get("vhost")
-	if vhost == "" {
+	vhost, app, stream, _, ok = outputTarget(raw)
+	if ok && vhost == "" {
 		vhost = "__defaultVhost__"
 	}
-	return vhost, app, stream, true
+	return vhost, app, stream, ok
+}
+
+// outputTarget is OutputTarget with vhost "" when the URL names none.
+func outputTarget(raw string) (vhost, app, stream, path string, ok bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") {
+		return "", "", "", "", false
+	}
+	path = strings.Trim(u.Path, "/")
+	i := strings.LastIndex(path, "/")
+	if i <= 0 || i == len(path)-1 {
+		return "", "", "", "", false
+	}
+	return u.Query().Get("vhost"), path[:i], path[i+1:], path, true
+}
+
+// loopPattern matches the SRS streams that one output URL template pushes,
+// for any room.
+type loopPattern struct {
+	vhost string         // "" = any vhost (the URL names none)
+	path  *regexp.Regexp // app/stream
+}
+
+// compileLoopPatterns turns every RTMP output URL template into a pattern
+// of the streams it can push: the room name may be anything.
+func compileLoopPatterns(routes []*Route) []loopPattern {
+	var out []loopPattern
+	for _, r := range routes {
+		for _, o := range r.outputs {
+			if o.url == nil {
+				continue
+			}
+			u, err := renderOutputURL(o.url, roomPlaceholder, o.out.View)
+			if err != nil {
+				continue
+			}
+			vhost, _, _, path, ok := outputTarget(u)
+			if !ok || strings.Contains(vhost, roomPlaceholder) {
+				vhost = ""
+			}
+			if !ok {
+				continue
+			}
+			parts := strings.Split(path, roomPlaceholder)
+			for i := range parts {
+				parts[i] = regexp.QuoteMeta(parts[i])
+			}
+			out = append(out, loopPattern{vhost: vhost, path: regexp.MustCompile("^" + strings.Join(parts, "(.+)") + "$")})
+		}
+	}
+	return out
+}
+
+// IsOutputTarget reports whether a stream is one that an output of this
+// policy pushes into SRS (for some room). Such a stream is never routed
+// into OWT: that would loop the mix back into itself.
+func (p *Policy) IsOutputTarget(vhost, app, stream string) bool {
+	for _, lp := range p.loops {
+		if lp.vhost != "" && lp.vhost != vhost {
+			continue
+		}
+		if lp.path.MatchString(app+"/"+stream) || lp.path.MatchString(app+"/"+url.PathEscape(stream)) {
+			return true
+		}
+	}
+	return false
 }
 
 // renderOutputs renders the outputs of a route for one room.

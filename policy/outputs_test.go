@@ -355,3 +355,56 @@ func TestOutputsDigest(t *testing.T) {
 		}
 	}
 }
+
+func TestLoopGuard(t *testing.T) {
+	src := `routes:
+  - match: {app: "*"}
+    room:
+      name: "{{.App}}-{{.Stream}}"
+      outputs:
+        - {view: common, url: "rtmp://127.0.0.1:1935/mix/{{.Room}}"}
+        - {view: common, url: "rtmp://srs/out/{{.Room | lower}}-hd?vhost=cdn"}
+        - {view: common, url: "rtmp://srs/{{.Room}}/fixed"}
+        - {view: common, url: "http://h/{{.Room}}.m3u8"}
+        - {view: common, record: {}}
+`
+	p := mustParse(t, src, nil)
+	tests := []struct {
+		vhost, app, stream string
+		loop               bool
+	}{
+		{"__defaultVhost__", "mix", "live-class-1", true},
+		{"any.vhost", "mix", "x", true},
+		{"__defaultVhost__", "mix", "a b", true},
+		{"__defaultVhost__", "mix", "", false},
+		{"cdn", "out", "live-a-hd", true},
+		{"__defaultVhost__", "out", "live-a-hd", false},
+		{"cdn", "out", "live-a", false},
+		{"__defaultVhost__", "live-a", "fixed", true},
+		{"__defaultVhost__", "live", "cam", false},
+		{"__defaultVhost__", "mixx", "a", false},
+	}
+	for _, tc := range tests {
+		if got := p.IsOutputTarget(tc.vhost, tc.app, tc.stream); got != tc.loop {
+			t.Errorf("IsOutputTarget(%s/%s/%s) = %v, want %v", tc.vhost, tc.app, tc.stream, got, tc.loop)
+		}
+		tg, err := p.Resolve(in(tc.vhost, tc.app, tc.stream, ""))
+		if err != nil && !tc.loop {
+			continue // an empty stream name renders no room
+		}
+		if tc.loop && (tg.Action != ActionIgnore || !tg.Loop || tg.Room != "" || tg.Route != 0) {
+			t.Errorf("Resolve(%s/%s/%s) = %+v, want ignored as a loop", tc.vhost, tc.app, tc.stream, tg)
+		}
+		if !tc.loop && tc.stream != "" && (tg.Action != ActionRoute || tg.Loop) {
+			t.Errorf("Resolve(%s/%s/%s) = %+v, want routed", tc.vhost, tc.app, tc.stream, tg)
+		}
+	}
+	// A deny route still denies: the guard only turns route into ignore.
+	d := mustParse(t, "routes:\n  - match: {app: mix}\n    action: deny\n  - match: {}\n    room: {name: \"{{.Stream}}\", outputs: [{view: common, url: \"rtmp://h/mix/{{.Room}}\"}]}\n", nil)
+	if tg, _ := d.Resolve(in("__defaultVhost__", "mix", "a", "")); tg.Action != ActionDeny || tg.Loop {
+		t.Errorf("deny route: %+v", tg)
+	}
+	if !d.IsOutputTarget("v", "mix", "a") || mustParse(t, designPolicy, map[string]string{"WALL_TOKEN": "x"}).IsOutputTarget("v", "mix", "a") {
+		t.Error("IsOutputTarget without outputs")
+	}
+}

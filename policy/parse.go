@@ -83,6 +83,7 @@ func (w *walker) parsePolicyNode(root *yaml.Node, prefix string, getenv func(str
 	}
 	w.checkOutputsAcrossRoutes(p)
 	p.warnings = w.warns
+	p.loops = compileLoopPatterns(p.Routes)
 	p.digest = p.computeDigest()
 	return p
 }

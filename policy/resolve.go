@@ -17,6 +17,8 @@ const maxPullURL = 4096
 
 // Resolve maps a published stream to its target. The first matching route
 // wins; when none matches the stream is ignored (Action ignore, Route -1).
+// A stream that an output of the policy pushes into SRS is ignored (Loop)
+// even when its route says route: the mix is never routed back into OWT.
 // The error, a FieldError naming the route and its line, is returned only
 // when a template renders an invalid room name or pull URL for this stream.
 func (p *Policy) Resolve(in Input) (Target, error) {
@@ -26,6 +28,10 @@ func (p *Policy) Resolve(in Input) (Target, error) {
 		}
 		t := Target{Action: r.Action, Route: i, Token: r.token}
 		if r.Action != ActionRoute {
+			return t, nil
+		}
+		if p.IsOutputTarget(in.Vhost, in.App, in.Stream) {
+			t.Action, t.Loop = ActionIgnore, true // the agent's own output: no loop
 			return t, nil
 		}
 		return r.target(t, in)

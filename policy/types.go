@@ -79,8 +79,9 @@ type Policy struct {
 	Routes    []*Route  `yaml:"routes"`
 	File      string    `yaml:"-"`
 
-	digest   string // sha256 of the normalized content, set by the parser
-	warnings Errors // see Warnings
+	digest   string        // sha256 of the normalized content, set by the parser
+	warnings Errors        // see Warnings
+	loops    []loopPattern // streams the outputs push (see IsOutputTarget)
 }
 
 // Reconcile tunes the engine and its safety rules.
@@ -171,4 +172,7 @@ type Target struct {
 	// Outputs are the room's streaming-outs and recordings, rendered for
 	// Room (room.outputs of the route).
 	Outputs []Output
+	// Loop is set when the stream is one the agent's own outputs push into
+	// SRS: the route's action was route, and the stream is ignored instead.
+	Loop bool
 }
