@@ -44,7 +44,10 @@ const (
 	EnvPolicy        = "SRS_OWT_POLICY"
 )
 
-var agentIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+var (
+	agentIDRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	serviceIDRE = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
+)
 
 // origin tells where a value came from, for messages.
 type origin struct {
@@ -75,9 +78,11 @@ func LoadAgent(path string, getenv func(string) string) (*Agent, error) {
 	if len(w.errs) > 0 {
 		return nil, w.errs
 	}
+	root, fromEnv := applyEnv(root, getenv)
 	l := &agentLoader{w: w, dir: filepath.Dir(path), getenv: getenv}
 	a := l.load(root)
 	a.File = path
+	markEnv(w.errs, fromEnv)
 	if err := w.errs.err(); err != nil {
 		return nil, err
 	}
@@ -444,6 +449,8 @@ func (l *agentLoader) validate(a *Agent) {
 	}
 	if a.OWT.ServiceID == "" {
 		report(l.serviceID, "owt.service_id", "missing: the OWT service id (or set %s)", EnvOWTServiceID)
+	} else if !serviceIDRE.MatchString(a.OWT.ServiceID) {
+		report(l.serviceID, "owt.service_id", "%q is not an OWT service id: it is the 24 hex characters of the service's id in OWT's database, e.g. 5f0000000000000000000001 (OWT answers any other value with a 500, not a 401)", a.OWT.ServiceID)
 	}
 	if a.OWT.ServiceKey == "" && l.owtNode == nil {
 		w.addf(nil, "owt.service_key_env", "missing: give owt.service_key_env or owt.service_key_file (or set %s)", EnvOWTServiceKey)

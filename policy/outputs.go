@@ -123,10 +123,6 @@ func (w *walker) warnf(n *yaml.Node, field, format string, args ...any) {
 	w.warns = append(w.warns, FieldError{File: w.file, Line: n.Line, Field: field, Problem: fmt.Sprintf(format, args...)})
 }
 
-// Warnings returns the problems found in a valid policy that are probably
-// not what the operator meant (validate prints them).
-func (p *Policy) Warnings() []FieldError { return append([]FieldError(nil), p.warnings...) }
-
 // parseOutputs reads room.outputs.
 func (w *walker) parseOutputs(n *yaml.Node, field string) []*outputSpec {
 	items, ok := w.list(n, field)

@@ -304,14 +304,9 @@ func TestOutputsLoopWarning(t *testing.T) {
 		t.Fatalf("warnings %v", w)
 	}
 	for i := range want {
-		if !strings.HasPrefix(w[i].Error(), want[i]) {
-			t.Errorf("warning %d:\n got %s\nwant %s...", i, w[i].Error(), want[i])
+		if !strings.HasPrefix(w[i], want[i]) {
+			t.Errorf("warning %d:\n got %s\nwant %s...", i, w[i], want[i])
 		}
-	}
-	// Warnings are a copy.
-	w[0].Problem = "x"
-	if p.Warnings()[0].Problem == "x" {
-		t.Error("Warnings shares its slice")
 	}
 }
 

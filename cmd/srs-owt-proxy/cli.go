@@ -339,7 +339,6 @@ func cmdValidate(args []string, stdout, stderr io.Writer, getenv func(string) st
 		return exitError
 	}
 	var summary string
-	var warnings []policy.FieldError
 	if c.config != "" {
 		cfg, pol, pfile, err := c.load(getenv)
 		if err != nil {
@@ -351,7 +350,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer, getenv func(string) st
 			where = pfile
 		}
 		summary = fmt.Sprintf("%s: %d SRS server(s), OWT %s; %s: %s", c.config, len(cfg.SRS), cfg.OWT.URL, where, pol.Summary())
-		warnings = pol.Warnings()
+		for _, w := range pol.Warnings() {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
 	} else {
 		pol, err := policy.LoadPolicy(c.policy, getenv)
 		if err != nil {
@@ -359,10 +360,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer, getenv func(string) st
 			return exitError
 		}
 		summary = c.policy + ": " + pol.Summary()
-		warnings = pol.Warnings()
-	}
-	for _, w := range warnings {
-		fmt.Fprintln(stderr, "warning:", w)
+		for _, w := range pol.Warnings() {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
 	}
 	fmt.Fprintln(stdout, "valid:", summary)
 	return exitOK
