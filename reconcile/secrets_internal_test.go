@@ -151,6 +151,9 @@ func TestUnroutableSetLifetime(t *testing.T) {
 	u.hook(key("b"), "why", now)
 	u.hook(key("b"), "why", now) // same reason: neither logged nor counted again
 	u.unpublished(key("a"))
+	if got := testutil.ToFloat64(u.m.PolicyErrors); got != 1 {
+		t.Errorf("unroutable_streams after an unpublish = %v, want 1", got)
+	}
 	u.listing(map[StreamKey]string{}, now.Add(5e9))
 	if got := u.snapshot(); len(got) != 1 || got[0].Key != key("b") {
 		t.Fatalf("within the TTL: %+v", got)
@@ -174,4 +177,22 @@ func TestUnroutableSetLifetime(t *testing.T) {
 func memData(m *store.Memory) []byte {
 	b, _ := m.Load(context.Background())
 	return b
+}
+
+func TestClipKey(t *testing.T) {
+	k := StreamKey{Server: "o", Vhost: "v", App: "a"} // "o/v/a/" is 6 bytes
+	k.Stream = strings.Repeat("s", 194)
+	if clipKey(k) != k.String() {
+		t.Errorf("200 bytes clipped")
+	}
+	k.Stream += "s"
+	if got := clipKey(k); got != k.String()[:200]+"..." {
+		t.Errorf("201 bytes: %q", got)
+	}
+	if got := clipTo(strings.Repeat("é", 200), 201); got != strings.Repeat("é", 100)+"..." {
+		t.Errorf("a cut splits a character: %q", got)
+	}
+	if s := strings.Repeat("x", 128); clip(s) != s || clip(s+"y") != s+"..." {
+		t.Errorf("clip at 128/129: %q %q", clip(s), clip(s+"y"))
+	}
 }
