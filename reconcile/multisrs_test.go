@@ -487,7 +487,7 @@ func TestOneShotOneInputPer(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string][]string{
-			"stream": nil, // stays pulled from b, where it is pulled from
+			"stream": nil,                       // stays pulled from b, where it is pulled from
 			"server": {"start_input lobby cam"}, // a's copy too
 		}[per]
 		assertStrings(t, per, planOps(plan), want)
