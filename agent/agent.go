@@ -104,6 +104,7 @@ func New(o Options) (*Agent, error) {
 	a.hookCnt = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_hooks_total",
 		Help: "SRS hooks by action and answer."}, []string{"action", "answer"})
 	a.reg.MustRegister(a.reloads, a.reloadOK, a.hookCnt)
+	a.initCounters()
 	a.reloadOK.Set(1)
 
 	var allow []netip.Prefix

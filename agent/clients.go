@@ -26,7 +26,7 @@ func NewRequestMetrics(reg prometheus.Registerer) *RequestMetrics {
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_upstream_requests_total",
 			Help: "Requests to SRS and OWT by server, call and HTTP status (0: no response)."}, []string{"server", "call", "status"}),
 		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "srs_owt_proxy_upstream_request_duration_seconds",
-			Help: "Latency of requests to SRS and OWT.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 15)}, []string{"server", "call"}),
+			Help: "Latency of requests to SRS and OWT by server and call.", Buckets: reconcile.LatencyBuckets}, []string{"server", "call"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Requests, m.Latency)
@@ -56,14 +56,16 @@ func (t *srsTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err == nil {
 		status = resp.StatusCode
 	}
-	t.metrics.observe("srs:"+t.server, r.URL.Path, status, time.Since(start))
+	t.metrics.observe(t.server, srsCall(r.URL.Path), status, time.Since(start))
 	return resp, err
 }
 
 // Clients builds the SRS servers and the OWT client of agent.yaml.
 func Clients(cfg *policy.Agent, m *RequestMetrics) ([]reconcile.SRSServer, *owtapi.Client, error) {
 	var servers []reconcile.SRSServer
+	var names []string
 	for _, s := range cfg.SRS {
+		names = append(names, s.Name)
 		var tr http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
 		if m != nil {
 			tr = &srsTransport{next: tr, server: s.Name, metrics: m}
@@ -76,6 +78,7 @@ func Clients(cfg *policy.Agent, m *RequestMetrics) ([]reconcile.SRSServer, *owta
 	if m != nil {
 		oc.Observe = func(call string, status int, d time.Duration) { m.observe("owt", call, status, d) }
 	}
+	m.init(names)
 	owt, err := owtapi.New(oc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("owt client for %s: %w", cfg.OWT.URL, err)

@@ -7,6 +7,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// LatencyBuckets are the buckets of every latency histogram: from 1 ms up to
+// 100 s, the streaming-in POST's timeout (OWT may block it ~90 s).
+var LatencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100}
+
+// Label values the engine's counters start with (at 0), so that a rate or
+// an alert sees the first increment.
+var (
+	reconcileResults = []string{"ok", "retry", "error"}
+	resyncResults    = []string{"ok", "partial", "error"}
+	hintKinds        = []string{"publish", "unpublish", "busy", "ignored", "denied"}
+	opKinds          = []OpKind{OpCreateRoom, OpStartInput, OpAddView, OpRemoveView, OpStopInput, OpDeleteRoom}
+	opOutcomes       = []string{"ok", "failed", "skipped", "gone", OutcomeNotRecorded}
+	heldRules        = []string{RuleIncomplete, RuleGrace, RuleMaxDeletes, RuleEmpty, RuleMoving, RuleOccupied, RuleCreatePending}
+	storeResults     = []string{"ok", "error"}
+)
+
 // Metrics are the engine's Prometheus metrics, all prefixed srs_owt_proxy_.
 type Metrics struct {
 	Reconciles     *prometheus.CounterVec
@@ -47,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_reconciles_total",
 			Help: "Room reconciles by result (ok, retry: streams not pullable yet, error)."}, []string{"result"}),
 		ReconcileTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "srs_owt_proxy_reconcile_duration_seconds",
-			Help: "Time to reconcile one room.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+			Help: "Time to reconcile one room.", Buckets: LatencyBuckets}),
 		Retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "srs_owt_proxy_retries_total",
 			Help: "Rooms requeued with backoff after a failure."}),
 		Ops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_operations_total",
@@ -71,6 +87,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg: reg,
 	}
 	m.StoreHealthy.Set(1)
+	for _, r := range reconcileResults {
+		m.Reconciles.WithLabelValues(r)
+	}
+	for _, r := range resyncResults {
+		m.Resyncs.WithLabelValues(r)
+	}
+	for _, k := range hintKinds {
+		m.Hints.WithLabelValues(k)
+	}
+	for _, k := range opKinds {
+		for _, o := range opOutcomes {
+			m.Ops.WithLabelValues(string(k), o)
+		}
+	}
+	for _, r := range heldRules {
+		m.DeletesHeld.WithLabelValues(r)
+	}
+	for _, r := range storeResults {
+		m.StoreWrites.WithLabelValues(r)
+	}
 	m.QueueDepth = gaugeFunc("srs_owt_proxy_queue_depth", "Rooms waiting in the work queue.", &m.queueDepth)
 	m.OwnedStreams = gaugeFunc("srs_owt_proxy_owned_streams", "Streaming-ins owned by this agent, as last observed.", &m.ownedStreams)
 	m.OwnedRooms = gaugeFunc("srs_owt_proxy_owned_rooms", "Rooms created by this agent.", &m.ownedRooms)
