@@ -206,3 +206,13 @@ func TestHookRefusedLoggedAndServerParam(t *testing.T) {
 		t.Errorf("refused hook not logged: %q", logs.lines)
 	}
 }
+
+// A hook that is not a POST is refused with the method it needs.
+func TestHookHandlerMethodAllow(t *testing.T) {
+	h := NewHookHandler(HookHandlerConfig{Logger: slog.New(slog.DiscardHandler)})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/streams", nil))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != http.MethodPost {
+		t.Errorf("GET: %d Allow %q, want 405 and Allow: POST", rec.Code, rec.Header().Get("Allow"))
+	}
+}
