@@ -329,7 +329,7 @@ func TestEngineParksUnknownServer(t *testing.T) {
 	if te.refreshAt.Load() == 0 {
 		t.Error("no SRS reading asked to identify the server")
 	}
-	if hintCounts(te.metrics)["publish"] != 0 || !te.logs.has("INFO hook from an SRS server not identified yet", "server_id=id-b") {
+	if hc := hintCounts(te.metrics); hc["publish"] != 0 || hc["parked"] != 1 || !te.logs.has("INFO hook from an SRS server not identified yet", "server_id=id-b") {
 		t.Errorf("hints %v; log:\n%s", hintCounts(te.metrics), te.logs)
 	}
 	deny := hook(srsapi.ActionOnPublish, "private", "x", "c2", "")
@@ -491,5 +491,27 @@ func TestOneShotOneInputPer(t *testing.T) {
 			"server": {"start_input lobby cam"}, // a's copy too
 		}[per]
 		assertStrings(t, per, planOps(plan), want)
+	}
+}
+
+// Streams of several routes in one room: the room gets the options of the
+// first stream placed there (listing order), whatever the others' routes say.
+func TestComputeDesiredRoomOptionsFirstRouteWins(t *testing.T) {
+	pol, err := policy.ParsePolicy("p.yaml", []byte(`routes:
+  - match: {stream: "hd-*"}
+    room: {name: shared, options: {inputLimit: 4}}
+  - match: {stream: "sd-*"}
+    room: {name: shared, options: {inputLimit: 9}}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, order := range [][]string{{"hd-1", "sd-1"}, {"sd-1", "hd-1"}} {
+		d := ComputeDesired(DesiredInputs{Policy: pol, Sources: []Source{{Name: "origin", Pull: "rtmp://127.0.0.1:1935", Snapshot: liveSnap(order...)}}})
+		r := d.Room("shared")
+		want := map[string]float64{"hd-1": 4, "sd-1": 9}[order[0]]
+		if r == nil || len(r.Inputs) != 2 || fmt.Sprint(r.Options["inputLimit"]) != fmt.Sprint(want) {
+			t.Errorf("order %v: room %+v, want both inputs and inputLimit %v", order, r, want)
+		}
 	}
 }
