@@ -27,6 +27,9 @@ const (
 	// DefaultHintTTL is how long an on_publish hook stands for a stream
 	// that SRS does not list yet.
 	DefaultHintTTL = 10 * time.Second
+	// DefaultPolicyReloadCheck is how often the policy file is re-read as a
+	// fallback to change events.
+	DefaultPolicyReloadCheck = time.Minute
 	// DefaultOWTRateLimit caps requests per second to OWT.
 	DefaultOWTRateLimit = 1000
 )
@@ -44,7 +47,10 @@ const (
 	EnvPolicy        = "SRS_OWT_POLICY"
 )
 
-var agentIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+var (
+	agentIDRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	serviceIDRE = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
+)
 
 // origin tells where a value came from, for messages.
 type origin struct {
@@ -75,9 +81,11 @@ func LoadAgent(path string, getenv func(string) string) (*Agent, error) {
 	if len(w.errs) > 0 {
 		return nil, w.errs
 	}
+	root, fromEnv := applyEnv(root, getenv)
 	l := &agentLoader{w: w, dir: filepath.Dir(path), getenv: getenv}
 	a := l.load(root)
 	a.File = path
+	markEnv(w.errs, fromEnv)
 	if err := w.errs.err(); err != nil {
 		return nil, err
 	}
@@ -100,7 +108,7 @@ func (l *agentLoader) load(root *yaml.Node) *Agent {
 	a := &Agent{
 		OWT:   OWT{Timeout: DefaultOWTTimeout, StreamingInTimeout: DefaultStreamingInTimeout, RateLimit: DefaultOWTRateLimit, PendingHold: DefaultPendingHold},
 		Hooks: Hooks{Listen: DefaultHooksListen, HintTTL: DefaultHintTTL},
-		Agent: AgentSection{ID: DefaultAgentID, StateFile: l.path(DefaultStateFile), MetricsListen: DefaultMetricsListen},
+		Agent: AgentSection{ID: DefaultAgentID, StateFile: l.path(DefaultStateFile), MetricsListen: DefaultMetricsListen, PolicyReloadCheck: DefaultPolicyReloadCheck},
 	}
 	f := map[string]*yaml.Node{}
 	if root != nil {
@@ -360,7 +368,7 @@ func (l *agentLoader) hooks(n *yaml.Node, a *Agent) {
 
 func (l *agentLoader) agentSection(n *yaml.Node, a *Agent) {
 	w := l.w
-	f, ok := w.mapping(n, "agent", "id", "state_file", "metrics_listen")
+	f, ok := w.mapping(n, "agent", "id", "state_file", "metrics_listen", "policy_reload_check")
 	if !ok {
 		return
 	}
@@ -379,6 +387,11 @@ func (l *agentLoader) agentSection(n *yaml.Node, a *Agent) {
 	if v, ok := f["metrics_listen"]; ok {
 		a.Agent.MetricsListen, _ = w.str(v, "agent.metrics_listen")
 		l.metricsListen.node = v
+	}
+	if v, ok := f["policy_reload_check"]; ok {
+		if d, ok := w.duration(v, "agent.policy_reload_check", time.Second); ok {
+			a.Agent.PolicyReloadCheck = d
+		}
 	}
 }
 
@@ -444,6 +457,8 @@ func (l *agentLoader) validate(a *Agent) {
 	}
 	if a.OWT.ServiceID == "" {
 		report(l.serviceID, "owt.service_id", "missing: the OWT service id (or set %s)", EnvOWTServiceID)
+	} else if !serviceIDRE.MatchString(a.OWT.ServiceID) {
+		report(l.serviceID, "owt.service_id", "%q is not an OWT service id: it is the 24 hex characters of the service's id in OWT's database, e.g. 5f0000000000000000000001 (OWT answers any other value with a 500, not a 401)", a.OWT.ServiceID)
 	}
 	if a.OWT.ServiceKey == "" && l.owtNode == nil {
 		w.addf(nil, "owt.service_key_env", "missing: give owt.service_key_env or owt.service_key_file (or set %s)", EnvOWTServiceKey)

@@ -48,6 +48,7 @@ agent:
   id: proxy-1
   state_file: state/agent.json
   metrics_listen: 127.0.0.1:9200
+  policy_reload_check: 45s
 policy: ./policy.yaml
 `
 
@@ -68,7 +69,7 @@ func TestLoadAgentFull(t *testing.T) {
 		OWT: OWT{URL: "http://127.0.0.1:3000", ServiceID: "5f0000000000000000000001", ServiceKey: "the-service-key",
 			CAFile: filepath.Join(dir, "ca.pem"), InsecureSkipVerify: true, Timeout: 5 * time.Second, StreamingInTimeout: 2 * time.Minute, RateLimit: 250, PendingHold: 3 * time.Minute},
 		Hooks:  Hooks{Listen: "127.0.0.1:8086", Token: "hooktok", Allow: []string{"127.0.0.0/8", "10.0.0.5/32"}, HintTTL: 4 * time.Second},
-		Agent:  AgentSection{ID: "proxy-1", StateFile: filepath.Join(dir, "state/agent.json"), MetricsListen: "127.0.0.1:9200"},
+		Agent:  AgentSection{ID: "proxy-1", StateFile: filepath.Join(dir, "state/agent.json"), MetricsListen: "127.0.0.1:9200", PolicyReloadCheck: 45 * time.Second},
 		Policy: filepath.Join(dir, "policy.yaml"),
 		File:   path,
 	}
@@ -80,7 +81,7 @@ func TestLoadAgentFull(t *testing.T) {
 func TestLoadAgentDefaultsAndInlinePolicy(t *testing.T) {
 	dir := t.TempDir()
 	path := writeFile(t, dir, "agent.yaml", `srs: [{name: o, api: "http://127.0.0.1:1985", pull: "rtmp://127.0.0.1"}]
-owt: {url: "https://owt:3004", service_id: sid, service_key_env: OWT_SERVICE_KEY}
+owt: {url: "https://owt:3004", service_id: 5f00000000000000000000aa, service_key_env: OWT_SERVICE_KEY}
 policy:
   routes:
     - match: {app: live}
@@ -111,7 +112,7 @@ owt: {url: "not a url", service_key_env: UNSET_KEY}
 policy: {routes: []}
 `)
 	env := map[string]string{
-		EnvOWTURL: "http://owt.example:3000", EnvOWTServiceID: "sid-env", EnvOWTServiceKey: "key-env",
+		EnvOWTURL: "http://owt.example:3000", EnvOWTServiceID: "5f00000000000000000000ee", EnvOWTServiceKey: "key-env",
 		EnvHooksListen: "0.0.0.0:9000", EnvHooksToken: "tok-env", EnvMetricsListen: ":9300",
 		EnvAgentID: "from-env", EnvStateFile: "/var/lib/x/state.json", EnvPolicy: "/etc/p.yaml",
 	}
@@ -120,7 +121,7 @@ policy: {routes: []}
 		t.Fatal(err)
 	}
 	got := []string{a.OWT.URL, a.OWT.ServiceID, a.OWT.ServiceKey, a.Hooks.Listen, a.Hooks.Token, a.Agent.MetricsListen, a.Agent.ID, a.Agent.StateFile, a.Policy}
-	want := []string{"http://owt.example:3000", "sid-env", "key-env", "0.0.0.0:9000", "tok-env", ":9300", "from-env", "/var/lib/x/state.json", "/etc/p.yaml"}
+	want := []string{"http://owt.example:3000", "5f00000000000000000000ee", "key-env", "0.0.0.0:9000", "tok-env", ":9300", "from-env", "/var/lib/x/state.json", "/etc/p.yaml"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
@@ -131,7 +132,7 @@ policy: {routes: []}
 
 func TestLoadAgentErrors(t *testing.T) {
 	base := "srs: [{name: o, api: \"http://127.0.0.1:1985\", pull: \"rtmp://127.0.0.1\"}]\n"
-	owt := "owt: {url: \"http://127.0.0.1:3000\", service_id: sid, service_key_env: K}\n"
+	owt := "owt: {url: \"http://127.0.0.1:3000\", service_id: 5f00000000000000000000aa, service_key_env: K}\n"
 	env := map[string]string{"K": "key"}
 	tests := []struct {
 		name string
@@ -140,7 +141,7 @@ func TestLoadAgentErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown top key", base + owt + "extra: 1\n", env, []string{`a.yaml:3: extra: unknown key "extra"`}},
-		{"unknown owt key", base + "owt: {url: \"http://h\", service_id: s, service_key_env: K, key: x}\n", env,
+		{"unknown owt key", base + "owt: {url: \"http://h\", service_id: 5f00000000000000000000aa, service_key_env: K, key: x}\n", env,
 			[]string{`a.yaml:2: owt.key: unknown key "key"`}},
 		{"missing srs fields", "srs:\n  - username: x\n" + owt, env,
 			[]string{`a.yaml:2: srs[0].name: missing`, `a.yaml:2: srs[0].api: missing`, `a.yaml:2: srs[0].pull: missing`}},
@@ -152,18 +153,18 @@ func TestLoadAgentErrors(t *testing.T) {
 		{"duplicate srs name", "srs:\n  - {name: o, api: \"http://x\", pull: \"rtmp://h\"}\n  - {name: o, api: \"http://y\", pull: \"rtmp://h\"}\n" + owt, env,
 			[]string{`a.yaml:3: srs[1].name: duplicate SRS server name "o"`}},
 		{"missing owt", base, env, []string{`a.yaml: owt.url: missing`, `a.yaml: owt.service_id: missing`, `a.yaml: owt.service_key_env: missing`}},
-		{"missing owt url and key", base + "owt: {service_id: s}\n", env,
+		{"missing owt url and key", base + "owt: {service_id: 5f00000000000000000000aa}\n", env,
 			[]string{`a.yaml:2: owt.service_key_env: missing`, `a.yaml:2: owt.url: missing`}},
-		{"bad owt url", base + "owt: {url: \"http://\", service_id: s, service_key_env: K}\n", env,
+		{"bad owt url", base + "owt: {url: \"http://\", service_id: 5f00000000000000000000aa, service_key_env: K}\n", env,
 			[]string{`a.yaml:2: owt.url: not a valid URL: no host`}},
 		{"service key env unset", base + owt, nil, []string{`a.yaml:2: owt.service_key_env: environment variable K is empty or unset`}},
-		{"both key sources", base + "owt: {url: \"http://h\", service_id: s, service_key_env: K, service_key_file: f}\n", env,
+		{"both key sources", base + "owt: {url: \"http://h\", service_id: 5f00000000000000000000aa, service_key_env: K, service_key_file: f}\n", env,
 			[]string{`a.yaml:2: owt.service_key_file: set only one of service_key_env and service_key_file`}},
-		{"missing key file", base + "owt: {url: \"http://h\", service_id: s, service_key_file: nope.key}\n", env,
+		{"missing key file", base + "owt: {url: \"http://h\", service_id: 5f00000000000000000000aa, service_key_file: nope.key}\n", env,
 			[]string{`a.yaml:2: owt.service_key_file: cannot read the secret file`}},
 		{"bad duration", base + owt + "hooks: {listen: \"127.0.0.1:1\"}\nagent: {id: x}\n" + "x: 1\n", env,
 			[]string{`a.yaml:5: x: unknown key`}},
-		{"bad owt timeout", base + "owt: {url: \"http://h\", service_id: s, service_key_env: K, timeout: soon}\n", env,
+		{"bad owt timeout", base + "owt: {url: \"http://h\", service_id: 5f00000000000000000000aa, service_key_env: K, timeout: soon}\n", env,
 			[]string{`a.yaml:2: owt.timeout: invalid duration "soon"`}},
 		{"wrong type", base + owt + "owt2: 1\nhooks: {allow: 127.0.0.1/8}\n", env,
 			[]string{`a.yaml:3: owt2: unknown key`, `a.yaml:4: hooks.allow: must be a list, got a string`}},
@@ -218,7 +219,7 @@ func TestLoadAgentNeverLeaksSecrets(t *testing.T) {
 	bad := []string{
 		// everything set but broken around the secrets
 		`srs: [{name: o, api: "gopher://x", username: u, password_env: SRS_API_PASSWORD, pull: "rtmp://h"}]
-owt: {url: "http://h", service_id: s, service_key_env: OWT_SERVICE_KEY, service_key_file: key.txt}
+owt: {url: "http://h", service_id: 5f00000000000000000000aa, service_key_env: OWT_SERVICE_KEY, service_key_file: key.txt}
 hooks: {token_env: HOOK_TOKEN, allow: [nope]}
 policy:
   routes:

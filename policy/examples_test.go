@@ -104,7 +104,7 @@ func TestExampleAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.SRS) != 1 || a.SRS[0].Password != "example-srs-password" || a.OWT.ServiceKey != "example-owt-key" ||
+	if len(a.SRS) != 1 || a.SRS[0].Password != "" || a.OWT.ServiceKey != "example-owt-key" ||
 		a.Hooks.Token != "example-hook-token" || a.Hooks.Listen != "127.0.0.1:8085" || a.Agent.MetricsListen != "127.0.0.1:9108" {
 		t.Errorf("agent.yaml loaded as %+v", a)
 	}
@@ -119,10 +119,23 @@ func TestExampleAgent(t *testing.T) {
 	if err == nil {
 		t.Fatal("loaded without secrets")
 	}
-	for _, name := range []string{"SRS_API_PASSWORD", "OWT_SERVICE_KEY", "HOOK_TOKEN"} {
+	for _, name := range []string{"OWT_SERVICE_KEY", "HOOK_TOKEN"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}
+	}
+	// SRS API auth, as its comment says: username and password_env, and
+	// then the variable must be set.
+	env := map[string]string{"SRS_OWT_SRS_0_USERNAME": "admin", "SRS_OWT_SRS_0_PASSWORD_ENV": "SRS_API_PASSWORD"}
+	for k, v := range exampleEnv {
+		env[k] = v
+	}
+	if a, err := LoadAgent(path, envOf(env)); err != nil || a.SRS[0].Username != "admin" || a.SRS[0].Password != "example-srs-password" {
+		t.Errorf("with SRS auth: %+v %v", a, err)
+	}
+	delete(env, "SRS_API_PASSWORD")
+	if _, err := LoadAgent(path, envOf(env)); err == nil || !strings.Contains(err.Error(), "environment variable SRS_API_PASSWORD is empty or unset") {
+		t.Errorf("password_env naming an unset variable: %v", err)
 	}
 }
 
@@ -201,11 +214,8 @@ func TestExampleSRSConfAndSystemd(t *testing.T) {
 		contains []string
 	}{
 		{"srs.conf", []string{
-			"on_publish      http://127.0.0.1:8085/api/v1/streams;",
-			"on_unpublish    http://127.0.0.1:8085/api/v1/streams;",
-			"on_play         http://127.0.0.1:8085/api/v1/clients;",
-			"on_stop         http://127.0.0.1:8085/api/v1/clients;",
-			"/api/v1/streams?token=",
+			"on_publish      http://127.0.0.1:8085/api/v1/streams?token=CHANGE_ME;",
+			"on_unpublish    http://127.0.0.1:8085/api/v1/streams?token=CHANGE_ME;",
 		}},
 		{"systemd/srs-owt-proxy.service", []string{
 			"DynamicUser=yes", "StateDirectory=srs-owt-proxy", "EnvironmentFile=", "Restart=on-failure",

@@ -42,7 +42,7 @@ func (w *walker) parseDocument(data []byte) *yaml.Node {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		w.yamlError(err)
+		w.yamlError(err, data)
 		return nil
 	}
 	var extra yaml.Node
@@ -50,7 +50,7 @@ func (w *walker) parseDocument(data []byte) *yaml.Node {
 		w.addf(&extra, "", "more than one YAML document; keep one document per file")
 		return nil
 	} else if !errors.Is(err, io.EOF) {
-		w.yamlError(err)
+		w.yamlError(err, data)
 		return nil
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
@@ -63,12 +63,18 @@ func (w *walker) parseDocument(data []byte) *yaml.Node {
 	return root
 }
 
-// yamlError records a YAML syntax error with the line the parser reported.
-func (w *walker) yamlError(err error) {
+// yamlError records a YAML syntax error of data at its line. The parser
+// reports the line where the enclosing block began (a bad indent on line 9
+// of a list that starts on line 2 says "line 2"), so the line is the first
+// one at which a prefix of the document fails with the same problem.
+func (w *walker) yamlError(err error, data []byte) {
 	msg := err.Error()
 	line := 0
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
+	}
+	if l := problemLine(data, yamlLinePrefixRE.ReplaceAllString(strings.TrimPrefix(msg, "yaml: "), "")); l > 0 {
+		line = l
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	msg = yamlLinePrefixRE.ReplaceAllString(msg, "")
@@ -264,4 +270,29 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// maxProblemLines bounds the documents problemLine searches (it parses one
+// prefix per line).
+const maxProblemLines = 5000
+
+// problemLine returns the first line at which the document's first k lines
+// fail to parse with the problem problem, 0 when none does.
+func problemLine(data []byte, problem string) int {
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) > maxProblemLines {
+		return 0
+	}
+	for k := 1; k <= len(lines); k++ {
+		var n yaml.Node
+		err := yaml.Unmarshal([]byte(strings.Join(lines[:k], "")), &n)
+		if err == nil {
+			continue
+		}
+		got := yamlLinePrefixRE.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "")
+		if got == problem {
+			return k
+		}
+	}
+	return 0
 }

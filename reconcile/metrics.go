@@ -16,7 +16,7 @@ var LatencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 var (
 	reconcileResults = []string{"ok", "retry", "error"}
 	resyncResults    = []string{"ok", "partial", "error"}
-	hintKinds        = []string{"publish", "unpublish", "busy", "ignored", "denied", "parked"}
+	hintKinds        = []string{"publish", "unpublish", "busy", "ignored", "denied", "unroutable", "parked"}
 	opKinds          = []OpKind{OpCreateRoom, OpStartInput, OpAddView, OpRemoveView, OpStopInput, OpDeleteRoom}
 	opOutcomes       = []string{"ok", "failed", "skipped", "gone", OutcomeNotRecorded}
 	heldRules        = []string{RuleIncomplete, RuleGrace, RuleMaxDeletes, RuleEmpty, RuleMoving, RuleOccupied, RuleCreatePending}
@@ -39,12 +39,15 @@ type Metrics struct {
 	LastResync     prometheus.Gauge
 	Hints          *prometheus.CounterVec
 	PolicyErrors   prometheus.Gauge
-	StoreWrites    *prometheus.CounterVec
-	StoreHealthy   prometheus.Gauge
-	reg            prometheus.Registerer
-	queueDepth     atomic.Pointer[func() float64]
-	ownedStreams   atomic.Pointer[func() float64]
-	ownedRooms     atomic.Pointer[func() float64]
+	// UnroutableTotal counts each stream found unroutable (PolicyErrors,
+	// srs_owt_proxy_unroutable_streams, is how many are now).
+	UnroutableTotal prometheus.Counter
+	StoreWrites     *prometheus.CounterVec
+	StoreHealthy    prometheus.Gauge
+	reg             prometheus.Registerer
+	queueDepth      atomic.Pointer[func() float64]
+	ownedStreams    atomic.Pointer[func() float64]
+	ownedRooms      atomic.Pointer[func() float64]
 }
 
 // gaugeFunc is a gauge computed at scrape time by a function set later.
@@ -77,9 +80,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		LastResync: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_last_successful_resync_timestamp_seconds",
 			Help: "Unix time of the last resync whose SRS and OWT listings all succeeded."}),
 		Hints: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_hook_hints_total",
-			Help: "Hook hints by kind (publish, unpublish, busy, ignored, denied, parked: from an SRS server not identified yet)."}, []string{"kind"}),
+			Help: "Hook hints by kind (publish, unpublish, busy, ignored, denied, unroutable, parked: from an SRS server not identified yet)."}, []string{"kind"}),
 		PolicyErrors: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_unroutable_streams",
-			Help: "Streams the policy could not place (bad rendered name)."}),
+			Help: "Published streams kept out of OWT because their names cannot be put safely into a pull URL or a room name (SRS keeps them)."}),
+		UnroutableTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "srs_owt_proxy_unroutable_total",
+			Help: "Streams found unroutable (each counted once while it stays published)."}),
 		StoreWrites: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_store_writes_total",
 			Help: "Writes of the ownership journal to its store, by result (ok, error). A create whose intent is not written is not made."}, []string{"result"}),
 		StoreHealthy: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_store_healthy",
@@ -112,7 +117,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.OwnedRooms = gaugeFunc("srs_owt_proxy_owned_rooms", "Rooms created by this agent.", &m.ownedRooms)
 	if reg != nil {
 		reg.MustRegister(m.Reconciles, m.ReconcileTime, m.QueueDepth, m.Retries, m.Ops, m.DeletesHeld,
-			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors, m.StoreWrites, m.StoreHealthy)
+			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors, m.UnroutableTotal, m.StoreWrites, m.StoreHealthy)
 	}
 	return m
 }

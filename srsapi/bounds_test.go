@@ -89,29 +89,27 @@ func TestErrorTextAndHints(t *testing.T) {
 	}
 }
 
-// Hook field limits at their boundary, a space, and the C1 control range.
-func TestHookFieldBounds(t *testing.T) {
-	base := Hook{Action: ActionOnPublish, ClientID: "c", StreamID: "s", Vhost: "v", App: "a", Stream: "st"}
+// The server name of a hook URL (?server=) is a plain name: its limit at
+// the boundary, a space, '/', invalid UTF-8, and the C0, DEL and C1 ranges.
+func TestCheckNameBounds(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		edit func(*Hook)
-		ok   bool
+		name, v string
+		ok      bool
 	}{
-		{"id of 1024 bytes", func(h *Hook) { h.ClientID = strings.Repeat("c", 1024) }, true},
-		{"id of 1025 bytes", func(h *Hook) { h.ClientID = strings.Repeat("c", 1025) }, false},
-		{"name of 256 bytes", func(h *Hook) { h.Stream = strings.Repeat("s", 256) }, true},
-		{"name of 257 bytes", func(h *Hook) { h.Stream = strings.Repeat("s", 257) }, false},
-		{"space in a field", func(h *Hook) { h.Stream = "my cam"; h.Param = "?a=b c" }, true},
-		{"unit separator 0x1f", func(h *Hook) { h.Param = "?a=\x1f" }, false},
-		{"DEL", func(h *Hook) { h.Param = "?a=\x7f" }, false},
-		{"C1 0x80", func(h *Hook) { h.Param = "?a=\u0080" }, false},
-		{"C1 0x9f", func(h *Hook) { h.Param = "?a=\u009f" }, false},
-		{"NBSP 0xa0", func(h *Hook) { h.Param = "?a=\u00a0" }, true},
-		{"0x7e", func(h *Hook) { h.Param = "?a=~" }, true},
+		{"256 bytes", strings.Repeat("s", 256), true},
+		{"257 bytes", strings.Repeat("s", 257), false},
+		{"empty", "", false},
+		{"space", "origin b", true},
+		{"slash", "a/b", false},
+		{"invalid UTF-8", "a\xffb", false},
+		{"unit separator 0x1f", "a\x1f", false},
+		{"DEL", "a\x7f", false},
+		{"C1 0x80", "a\u0080", false},
+		{"C1 0x9f", "a\u009f", false},
+		{"NBSP 0xa0", "a\u00a0", true},
+		{"0x7e", "a~", true},
 	} {
-		h := base
-		tc.edit(&h)
-		if err := h.Validate(); (err == nil) != tc.ok {
+		if err := checkName("server", tc.v); (err == nil) != tc.ok {
 			t.Errorf("%s: err %v, want ok %v", tc.name, err, tc.ok)
 		}
 	}

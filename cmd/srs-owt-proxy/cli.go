@@ -350,6 +350,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer, getenv func(string) st
 			where = pfile
 		}
 		summary = fmt.Sprintf("%s: %d SRS server(s), OWT %s; %s: %s", c.config, len(cfg.SRS), cfg.OWT.URL, where, pol.Summary())
+		for _, w := range pol.Warnings() {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
 	} else {
 		pol, err := policy.LoadPolicy(c.policy, getenv)
 		if err != nil {
@@ -357,6 +360,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer, getenv func(string) st
 			return exitError
 		}
 		summary = c.policy + ": " + pol.Summary()
+		for _, w := range pol.Warnings() {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
 	}
 	fmt.Fprintln(stdout, "valid:", summary)
 	return exitOK

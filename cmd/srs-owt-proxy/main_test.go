@@ -29,6 +29,8 @@ func TestCommandLine(t *testing.T) {
 	good := filepath.Join(dir, "policy.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(good, []byte("routes:\n  - match: {app: live}\n    room: \"{{.Stream}}\"\n"), 0o644)
+	empty := filepath.Join(dir, "empty.yaml")
+	os.WriteFile(empty, []byte("routes: []\n"), 0o644)
 	os.WriteFile(bad, []byte("routes:\n  - match: {app: live}\n    room: \"{{.Nope}}\"\n    colour: red\n"), 0o644)
 	cases := []struct {
 		args     []string
@@ -42,6 +44,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"validate", "--policy", bad}, 1, "", "bad.yaml:3: routes[0].room"},
 		{[]string{"validate", "--policy", bad}, 1, "", "bad.yaml:4: routes[0].colour"},
 		{[]string{"validate"}, 1, "", "give --config, --policy or both"},
+		{[]string{"validate", "--policy", empty}, 0, "valid: " + empty, "warning: " + empty + ": routes is empty: nothing will be routed to OWT"},
 		{[]string{"diff"}, 1, "", "--config is required"},
 		{[]string{"diff", "--config", "x.yaml", "--output", "yaml"}, 1, "", `--output "yaml"`},
 		{[]string{"sync", "--config", "x.yaml"}, 1, "", "only --once"},
