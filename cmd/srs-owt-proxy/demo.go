@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -88,19 +87,6 @@ func (h *demoLog) Handle(_ context.Context, r slog.Record) error {
 	}
 	_, err := io.WriteString(h.w, line+"\n")
 	return err
-}
-
-func runDemo(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	timeout := fs.Duration("step-timeout", 20*time.Second, "how long each step may take to converge")
-	if !parse(fs, args, stderr) {
-		return exitError
-	}
-	if err := demo(stdout, *timeout); err != nil {
-		fmt.Fprintln(stdout, "\nDEMO FAILED:", err)
-		return exitError
-	}
-	return exitOK
 }
 
 // syncWriter serialises the demo's own lines and the agent's log lines.

@@ -37,7 +37,7 @@ func TestCommandLine(t *testing.T) {
 		code     int
 		out, err string
 	}{
-		{[]string{}, 1, "", "usage:"},
+		{[]string{}, 1, "", "Usage:\n  srs-owt-proxy [flags]"},
 		{[]string{"nope"}, 1, "", `unknown command "nope"`},
 		{[]string{"version"}, 0, "srs-owt-proxy ", ""},
 		{[]string{"validate", "--policy", good}, 0, "valid: " + good, ""},
