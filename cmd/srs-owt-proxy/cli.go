@@ -296,7 +296,8 @@ Exit codes: 0 ok (with --detailed-exitcode: 0 in sync, 2 changes), 1 error.`,
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			plan, _, err := o.Plan(ctx)
-			if err != nil {
+			var unread *reconcile.UnreadError
+			if err != nil && !errors.As(err, &unread) {
 				return c.fail(cmd, err)
 			}
 			if output == "json" {
@@ -306,6 +307,10 @@ Exit codes: 0 ok (with --detailed-exitcode: 0 in sync, 2 changes), 1 error.`,
 			}
 			if err != nil {
 				return c.fail(cmd, err)
+			}
+			if unread != nil {
+				// The plan stands for the servers read; scripts must notice the rest.
+				return c.fail(cmd, unread)
 			}
 			if detailed && !plan.Summary().InSync() {
 				return exitCode(exitChanges)
@@ -353,7 +358,8 @@ Exit codes: 0 every operation applied, 1 any failure.`,
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			plan, ob, err := o.Plan(ctx)
-			if err != nil {
+			var unread *reconcile.UnreadError
+			if err != nil && !errors.As(err, &unread) {
 				return c.fail(cmd, err)
 			}
 			_ = plan.WriteText(c.stdout)
@@ -370,6 +376,9 @@ Exit codes: 0 every operation applied, 1 any failure.`,
 			fmt.Fprintf(c.stdout, "Applied: %d operation(s), %d failed.\n", len(results), failed)
 			if err != nil {
 				return c.fail(cmd, err)
+			}
+			if unread != nil {
+				return c.fail(cmd, unread)
 			}
 			if failed > 0 {
 				code = exitError
