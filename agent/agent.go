@@ -57,6 +57,7 @@ type Agent struct {
 	reloads  *prometheus.CounterVec
 	reloadOK prometheus.Gauge
 	hookCnt  *prometheus.CounterVec
+	refused  *prometheus.CounterVec
 	journal  *reconcile.Journal
 	mu       sync.Mutex
 	policy   *policy.Policy
@@ -103,7 +104,9 @@ func New(o Options) (*Agent, error) {
 		Help: "1 if the last policy reload succeeded."})
 	a.hookCnt = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_hooks_total",
 		Help: "SRS hooks by action and answer."}, []string{"action", "answer"})
-	a.reg.MustRegister(a.reloads, a.reloadOK, a.hookCnt)
+	a.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_hook_connections_refused_total",
+		Help: "Hook connections closed at accept, by reason (max_conns, max_conns_per_source)."}, []string{"reason"})
+	a.reg.MustRegister(a.reloads, a.reloadOK, a.hookCnt, a.refused)
 	a.initCounters()
 	a.reloadOK.Set(1)
 
@@ -125,6 +128,7 @@ func New(o Options) (*Agent, error) {
 		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
 	if o.PolicyFile != "" {
 		a.watcher = policy.NewWatcher(o.PolicyFile, 250*time.Millisecond, o.Getenv, o.Log)
+		a.watcher.SetCheckInterval(cfg.Agent.PolicyReloadCheck)
 		a.watcher.Seed(o.Policy)
 	}
 	return a, nil
@@ -185,6 +189,10 @@ func (a *Agent) Listen() error {
 			return fmt.Errorf("hooks.listen %s: %w", a.opts.Config.Hooks.Listen, err)
 		}
 	}
+	// Slow or hostile clients hold connections, bounded per source and in
+	// total, never hook slots (the handler reads the body before taking one).
+	a.hookLn = srsapi.LimitListener(a.hookLn, srsapi.ListenerLimits{
+		OnRefuse: func(reason string) { a.refused.WithLabelValues(reason).Inc() }})
 	if a.metricLn = a.opts.MetricsListener; a.metricLn == nil && a.opts.Config.Agent.MetricsListen != "" {
 		if a.metricLn, err = net.Listen("tcp", a.opts.Config.Agent.MetricsListen); err != nil {
 			a.hookLn.Close()
@@ -283,8 +291,9 @@ func (a *Agent) onPolicy(p *policy.Policy) {
 }
 
 func (a *Agent) onPolicyError(err error) {
+	// Logged first: whoever sees the counter move finds the reason logged.
+	a.log.Error("policy reload failed; keeping the previous policy", "file", a.opts.PolicyFile, "err", err)
 	a.reloads.WithLabelValues("error").Inc()
 	a.reloadOK.Set(0)
 	a.pstat.failed(err, time.Now())
-	a.log.Error("policy reload failed; keeping the previous policy", "file", a.opts.PolicyFile, "err", err)
 }

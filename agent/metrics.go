@@ -66,4 +66,7 @@ func (a *Agent) initCounters() {
 			a.hookCnt.WithLabelValues(action, answer)
 		}
 	}
+	for _, r := range []string{srsapi.RefusedTotal, srsapi.RefusedPerSource} {
+		a.refused.WithLabelValues(r)
+	}
 }

@@ -27,6 +27,9 @@ const (
 	// DefaultHintTTL is how long an on_publish hook stands for a stream
 	// that SRS does not list yet.
 	DefaultHintTTL = 10 * time.Second
+	// DefaultPolicyReloadCheck is how often the policy file is re-read as a
+	// fallback to change events.
+	DefaultPolicyReloadCheck = time.Minute
 	// DefaultOWTRateLimit caps requests per second to OWT.
 	DefaultOWTRateLimit = 1000
 )
@@ -105,7 +108,7 @@ func (l *agentLoader) load(root *yaml.Node) *Agent {
 	a := &Agent{
 		OWT:   OWT{Timeout: DefaultOWTTimeout, StreamingInTimeout: DefaultStreamingInTimeout, RateLimit: DefaultOWTRateLimit, PendingHold: DefaultPendingHold},
 		Hooks: Hooks{Listen: DefaultHooksListen, HintTTL: DefaultHintTTL},
-		Agent: AgentSection{ID: DefaultAgentID, StateFile: l.path(DefaultStateFile), MetricsListen: DefaultMetricsListen},
+		Agent: AgentSection{ID: DefaultAgentID, StateFile: l.path(DefaultStateFile), MetricsListen: DefaultMetricsListen, PolicyReloadCheck: DefaultPolicyReloadCheck},
 	}
 	f := map[string]*yaml.Node{}
 	if root != nil {
@@ -365,7 +368,7 @@ func (l *agentLoader) hooks(n *yaml.Node, a *Agent) {
 
 func (l *agentLoader) agentSection(n *yaml.Node, a *Agent) {
 	w := l.w
-	f, ok := w.mapping(n, "agent", "id", "state_file", "metrics_listen")
+	f, ok := w.mapping(n, "agent", "id", "state_file", "metrics_listen", "policy_reload_check")
 	if !ok {
 		return
 	}
@@ -384,6 +387,11 @@ func (l *agentLoader) agentSection(n *yaml.Node, a *Agent) {
 	if v, ok := f["metrics_listen"]; ok {
 		a.Agent.MetricsListen, _ = w.str(v, "agent.metrics_listen")
 		l.metricsListen.node = v
+	}
+	if v, ok := f["policy_reload_check"]; ok {
+		if d, ok := w.duration(v, "agent.policy_reload_check", time.Second); ok {
+			a.Agent.PolicyReloadCheck = d
+		}
 	}
 }
 

@@ -48,6 +48,7 @@ agent:
   id: proxy-1
   state_file: state/agent.json
   metrics_listen: 127.0.0.1:9200
+  policy_reload_check: 45s
 policy: ./policy.yaml
 `
 
@@ -68,7 +69,7 @@ func TestLoadAgentFull(t *testing.T) {
 		OWT: OWT{URL: "http://127.0.0.1:3000", ServiceID: "5f0000000000000000000001", ServiceKey: "the-service-key",
 			CAFile: filepath.Join(dir, "ca.pem"), InsecureSkipVerify: true, Timeout: 5 * time.Second, StreamingInTimeout: 2 * time.Minute, RateLimit: 250, PendingHold: 3 * time.Minute},
 		Hooks:  Hooks{Listen: "127.0.0.1:8086", Token: "hooktok", Allow: []string{"127.0.0.0/8", "10.0.0.5/32"}, HintTTL: 4 * time.Second},
-		Agent:  AgentSection{ID: "proxy-1", StateFile: filepath.Join(dir, "state/agent.json"), MetricsListen: "127.0.0.1:9200"},
+		Agent:  AgentSection{ID: "proxy-1", StateFile: filepath.Join(dir, "state/agent.json"), MetricsListen: "127.0.0.1:9200", PolicyReloadCheck: 45 * time.Second},
 		Policy: filepath.Join(dir, "policy.yaml"),
 		File:   path,
 	}

@@ -21,7 +21,7 @@ var AgentKeys = []string{
 	"owt.url", "owt.service_id", "owt.service_key_env", "owt.service_key_file", "owt.ca_file", "owt.insecure_skip_verify",
 	"owt.timeout", "owt.streaming_in_timeout", "owt.pending_hold", "owt.rate_limit",
 	"hooks.listen", "hooks.token_env", "hooks.token_file", "hooks.allow[]", "hooks.hint_ttl",
-	"agent.id", "agent.state_file", "agent.metrics_listen",
+	"agent.id", "agent.state_file", "agent.metrics_listen", "agent.policy_reload_check",
 	"policy",
 }
 

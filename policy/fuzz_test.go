@@ -45,6 +45,9 @@ func FuzzResolve(f *testing.F) {
 	f.Add("v", "live", "a?b#c d", "?layout=wall&x=%zz")
 	f.Add("v", "te st", "Straße-日本", "")
 	f.Add("v", "a/b", "\x00\xff", "")
+	f.Add("v", "live/sub", "cam..1", "")
+	f.Add("v", "live/..", "x", "")
+	f.Add("v", "live", "a%20b", "")
 	p, err := ParsePolicy("fuzz.yaml", []byte(`routes:
   - match: {app: custom}
     room: "{{.App}}-{{.Stream}}"
@@ -60,17 +63,27 @@ func FuzzResolve(f *testing.F) {
 	f.Fuzz(func(t *testing.T, vhost, app, stream, param string) {
 		in := Input{Server: "origin", PullBase: "rtmp://127.0.0.1:1935", Vhost: vhost, App: app, Stream: stream, Param: srsapi.ParseParam(param)}
 		tg := checkTarget(t, p, in)
-		if tg.Route == 2 && tg.Action == ActionRoute {
+		if tg.Route == 2 && tg.Action == ActionRoute && tg.PullURL != "" {
 			// The default pull URL carries every part intact.
 			u, err := url.Parse(tg.PullURL)
 			if err != nil {
 				t.Fatalf("pull URL %q: %v", tg.PullURL, err)
 			}
-			parts := strings.SplitN(u.EscapedPath(), "/", 3)
-			a, err1 := url.PathUnescape(parts[1])
-			s, err2 := url.PathUnescape(parts[2])
+			// Each app level is escaped on its own; the stream is the last level.
+			path := u.EscapedPath()
+			i := strings.LastIndexByte(path, '/')
+			a, err1 := url.PathUnescape(path[1:i])
+			s, err2 := url.PathUnescape(path[i+1:])
 			if err1 != nil || err2 != nil || a != app || s != stream || u.Query().Get("vhost") != vhost || u.Host != "127.0.0.1:1935" {
 				t.Fatalf("pull URL %q does not carry vhost %q app %q stream %q", tg.PullURL, vhost, app, stream)
+			}
+			// A routable stream's names are in the URL verbatim: SRS does not
+			// decode, so the URL names the very stream that was published.
+			if tg.Unroutable == "" && tg.PullURL != "rtmp://127.0.0.1:1935/"+app+"/"+stream+"?vhost="+vhost {
+				t.Fatalf("routable stream %q/%q/%q got pull URL %q", vhost, app, stream, tg.PullURL)
+			}
+			if tg.Unroutable == "" && (strings.Contains("/"+app+"/", "/../") || strings.ContainsAny(app+stream, "%?# \x00")) {
+				t.Fatalf("unsafe names %q/%q found routable", app, stream)
 			}
 		}
 	})

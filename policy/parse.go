@@ -56,9 +56,12 @@ func (w *walker) parsePolicyNode(root *yaml.Node, prefix string, getenv func(str
 		Reconcile: Reconcile{Interval: DefaultInterval, DeleteGrace: DefaultDeleteGrace, MaxDeletes: DefaultMaxDeletes, Concurrency: DefaultConcurrency, OneInputPer: InputPerStream},
 		Defaults:  Defaults{Views: []string{"common"}, Media: Media{Audio: "auto", Video: "auto"}, Transport: DefaultTransport, BufferSize: DefaultBufferSize},
 	}
-	f, ok := w.mapping(root, prefix, "reconcile", "defaults", "routes")
+	f, ok := w.mapping(root, prefix, "reconcile", "defaults", "routes", "attributes")
 	if !ok {
 		return p
+	}
+	if n, ok := f["attributes"]; ok {
+		w.parseAttributes(n, join(prefix, "attributes"), &p.Attributes)
 	}
 	if n, ok := f["reconcile"]; ok {
 		w.parseReconcile(n, join(prefix, "reconcile"), &p.Reconcile)
@@ -80,6 +83,9 @@ func (w *walker) parsePolicyNode(root *yaml.Node, prefix string, getenv func(str
 	}
 	for _, r := range p.Routes {
 		r.file = w.file
+	}
+	if n, ok := f["attributes"]; ok {
+		w.checkAttributes(n, join(prefix, "attributes"), p)
 	}
 	p.digest = p.computeDigest()
 	return p

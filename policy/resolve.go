@@ -18,7 +18,10 @@ const maxPullURL = 4096
 // Resolve maps a published stream to its target. The first matching route
 // wins; when none matches the stream is ignored (Action ignore, Route -1).
 // The error, a FieldError naming the route and its line, is returned only
-// when a template renders an invalid room name or pull URL for this stream.
+// when a template renders an invalid room name or pull URL for this stream;
+// the Target then still carries the route's action, index and token. A
+// routed stream whose names a pull URL cannot carry unchanged gets
+// Target.Unroutable (see NameProblem).
 func (p *Policy) Resolve(in Input) (Target, error) {
 	for i, r := range p.Routes {
 		if !r.match.matches(in) {
@@ -28,14 +31,20 @@ func (p *Policy) Resolve(in Input) (Target, error) {
 		if r.Action != ActionRoute {
 			return t, nil
 		}
-		return r.target(t, in)
+		rt, err := r.target(t, in)
+		if err != nil {
+			// The route still decides deny and the publish token.
+			return t, err
+		}
+		rt.Unroutable = NameProblem(in.Vhost, in.App, in.Stream)
+		return rt, nil
 	}
 	return Target{Action: ActionIgnore, Route: -1}, nil
 }
 
 // target fills in the room, options and pull URL of a route action.
 func (r *Route) target(t Target, in Input) (Target, error) {
-	stream := in.Vhost + "/" + in.App + "/" + in.Stream
+	stream := clipName(in.Vhost + "/" + in.App + "/" + in.Stream)
 	room, err := r.room.execute(in)
 	if err != nil {
 		return Target{}, r.fail("room", stream, "rendering the room template failed: "+templateProblem(err))
@@ -81,11 +90,67 @@ func (r *Route) fail(key, stream, problem string) error {
 	return FieldError{File: r.file, Line: line, Field: r.field + "." + key, Problem: fmt.Sprintf("stream %q: %s", stream, problem)}
 }
 
-// DefaultPullURL is <pull>/<app>/<stream>?vhost=<vhost>, each part escaped.
-// The vhost parameter matters: SRS keeps a player of a stream on another
-// vhost waiting forever when it is missing.
+// DefaultPullURL is <pull>/<app>/<stream>?vhost=<vhost>, each part escaped
+// (each level of a multi-level app on its own, see EscapeApp). The vhost
+// parameter matters: SRS keeps a player of a stream on another vhost
+// waiting forever when it is missing.
 func DefaultPullURL(pullBase, vhost, app, stream string) string {
-	return strings.TrimRight(pullBase, "/") + "/" + url.PathEscape(app) + "/" + url.PathEscape(stream) + "?vhost=" + url.QueryEscape(vhost)
+	return strings.TrimRight(pullBase, "/") + "/" + EscapeApp(app) + "/" + url.PathEscape(stream) + "?vhost=" + url.QueryEscape(vhost)
+}
+
+// EscapeApp path-escapes each level of an app name: SRS 6 takes everything
+// between the host and the last '/' of a URL as the app ("live/sub").
+func EscapeApp(app string) string {
+	parts := strings.Split(app, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+// NameProblem says why a stream's names cannot be pulled by URL ("" when
+// they can). SRS takes names as they come (it removes only spaces, tabs,
+// CR and LF, and never percent-decodes), while a pull URL must escape
+// whatever is not a plain URL character: a name that escaping would change
+// is a different stream to SRS, so the agent keeps such streams out of OWT
+// (unroutable) instead of sending OWT a URL that never plays. The same holds
+// for empty, "." and ".." levels of an app and for a stream named "." or
+// "..", which URL normalization would fold away.
+func NameProblem(vhost, app, stream string) string {
+	if url.QueryEscape(vhost) != vhost {
+		return fmt.Sprintf("vhost %q holds characters that must be escaped in a pull URL, and SRS does not decode them", clipName(vhost))
+	}
+	for _, level := range strings.Split(app, "/") {
+		if problem := levelProblem("app", app, level); problem != "" {
+			return problem
+		}
+	}
+	return levelProblem("stream", stream, stream)
+}
+
+func levelProblem(field, name, level string) string {
+	switch {
+	case level == "":
+		return fmt.Sprintf("%s %q has an empty level", field, clipName(name))
+	case level == "." || level == "..":
+		return fmt.Sprintf("%s %q has a %q level, which URL normalization removes", field, clipName(name), level)
+	case url.PathEscape(level) != level:
+		return fmt.Sprintf("%s %q holds characters that must be escaped in a pull URL (non-ASCII, %%, ?, #, spaces, control characters...), and SRS does not decode them", field, clipName(name))
+	}
+	return ""
+}
+
+// clipName shortens a name quoted in a message (SRS allows 32 KB names).
+func clipName(s string) string {
+	const limit = 128
+	if len(s) <= limit {
+		return s
+	}
+	i := limit
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
 }
 
 // roomNameProblem says why a rendered room name is unusable ("" when fine).
@@ -98,7 +163,7 @@ func roomNameProblem(name string) string {
 	case utf8.RuneCountInString(name) > MaxRoomName:
 		return fmt.Sprintf("the rendered room name is longer than %d characters", MaxRoomName)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return fmt.Sprintf("the rendered room name %q contains control characters", name)
+		return fmt.Sprintf("the rendered room name %q contains control characters", clipName(name))
 	}
 	return ""
 }

@@ -82,10 +82,11 @@ func (p *Policy) computeDigest() string {
 		routes[i] = n
 	}
 	doc := struct {
-		Reconcile Reconcile     `json:"reconcile"`
-		Defaults  Defaults      `json:"defaults"`
-		Routes    []normalRoute `json:"routes"`
-	}{p.Reconcile, p.Defaults, routes}
+		Reconcile  Reconcile     `json:"reconcile"`
+		Defaults   Defaults      `json:"defaults"`
+		Routes     []normalRoute `json:"routes"`
+		KeepParams []string      `json:"keep_params,omitempty"`
+	}{p.Reconcile, p.Defaults, routes, p.Attributes.KeepParams}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		// Only JSON-ready values are stored, so this does not happen; fall

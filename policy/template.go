@@ -11,7 +11,7 @@ import (
 //
 // In room templates every field is the raw value. In pull_url templates the
 // values that come from the publisher are pre-escaped so the URL stays valid:
-// .App, .Stream and .Server with url.PathEscape, .Vhost with url.QueryEscape,
+// .App (each level), .Stream and .Server with url.PathEscape, .Vhost with url.QueryEscape,
 // and `param "k"` with url.QueryEscape. .Pull and .Host (the pull base of the
 // SRS server and its host:port) are used as they are.
 type templateData struct {
@@ -90,7 +90,7 @@ func (c *tmpl) execute(in Input) (string, error) {
 	}
 	if c.escapeIn {
 		data.Vhost = url.QueryEscape(in.Vhost)
-		data.App = url.PathEscape(in.App)
+		data.App = EscapeApp(in.App)
 		data.Stream = url.PathEscape(in.Stream)
 		data.Server = url.PathEscape(in.Server)
 	}

@@ -70,6 +70,10 @@ type AgentSection struct {
 	ID            string `yaml:"id"`
 	StateFile     string `yaml:"state_file"`
 	MetricsListen string `yaml:"metrics_listen"`
+	// PolicyReloadCheck (policy_reload_check): how often the policy file is
+	// re-read in case a change event was missed (some mounts give none).
+	// Default DefaultPolicyReloadCheck.
+	PolicyReloadCheck time.Duration `yaml:"-"`
 }
 
 // Policy is policy.yaml, hot-reloaded.
@@ -77,7 +81,9 @@ type Policy struct {
 	Reconcile Reconcile `yaml:"reconcile"`
 	Defaults  Defaults  `yaml:"defaults"`
 	Routes    []*Route  `yaml:"routes"`
-	File      string    `yaml:"-"`
+	// Attributes says what may be written into OWT stream attributes.
+	Attributes Attributes `yaml:"attributes"`
+	File       string     `yaml:"-"`
 
 	digest string // sha256 of the normalized content, set by the parser
 }
@@ -166,4 +172,8 @@ type Target struct {
 	Transport   string
 	BufferSize  int
 	Token       string // expected publish token ("" = none); secret
+	// Unroutable, for a route action, says why the stream's names cannot be
+	// put into a pull URL (see NameProblem); the agent then keeps the
+	// stream out of OWT. "" when they can.
+	Unroutable string
 }

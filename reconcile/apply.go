@@ -290,9 +290,13 @@ func (a *Applier) apply(ctx context.Context, op Op, rr *roomRun) (string, error)
 		req := owtapi.StreamingInRequest{
 			Connection: owtapi.Connection{URL: in.URL, TransportProtocol: in.Transport, BufferSize: in.BufferSize},
 			Media:      owtapi.MediaRequest{Audio: orAuto(in.Media.Audio), Video: orAuto(in.Media.Video)},
-			Attributes: Attributes(a.Agent, in.Key, in.Param, in.URL, opID),
+			Attributes: Attributes(a.Agent, in.Key, in.AttrParam, in.URL, opID),
 		}
 		now := a.now()
+		if a.Journal != nil {
+			// Committed with the intent below, before the POST.
+			a.Journal.SetQuery(in.Key, in.Param)
+		}
 		if err := a.record(ctx, Intent{ID: opID, Kind: IntentInput, Room: op.Room, Stream: in.Key, Op: opID, At: now}); err != nil {
 			return OutcomeNotRecorded, fmt.Errorf("start streaming-in of %s in room %q not made: %w", in.Key, op.Room, err)
 		}

@@ -17,8 +17,13 @@ type DesiredInput struct {
 	Media      policy.Media
 	Transport  string
 	BufferSize int
-	Param      string // the publish query as SRS sent it in the hook, "" when unknown
-	Hint       bool   // known only from an on_publish hook, not yet listed by SRS
+	// Param is the stored form of the publish query (policy.StoredParam:
+	// what routes read, never a token), "" when unknown or nothing kept.
+	Param string
+	// AttrParam is what of it goes into the streaming-in's attributes
+	// (policy.AttributeParam).
+	AttrParam string
+	Hint      bool // known only from an on_publish hook, not yet listed by SRS
 }
 
 // DesiredRoom is a room that should exist with the given inputs.
@@ -40,6 +45,9 @@ type Desired struct {
 	Denied, Ignored int
 	// Errors are streams the policy could not place (bad rendered name, ...).
 	Errors []string
+	// Unroutable are the streams a route would send to OWT but that cannot
+	// be routed safely, with the reason (Errors are among them).
+	Unroutable map[StreamKey]string
 	// LiveStreams is the number of active streams SRS listed, over all servers.
 	LiveStreams int
 }
@@ -65,8 +73,8 @@ type Hint struct {
 type DesiredInputs struct {
 	Policy  *policy.Policy
 	Sources []Source
-	// ParamOf returns the publish query of a listed stream (by its key and
-	// publisher client id), or "" when unknown.
+	// ParamOf returns the stored publish query of a listed stream (by its
+	// key and publisher client id), or "" when unknown.
 	ParamOf func(key StreamKey, cid string) string
 	// Hints are on_publish hints still waiting for SRS to list the stream.
 	Hints []Hint
@@ -93,7 +101,7 @@ func Ident(k StreamKey, perServer bool) StreamKey {
 // agent.yaml order) that lists it. Hints of a stream listed anywhere add
 // nothing.
 func ComputeDesired(in DesiredInputs) *Desired {
-	d := &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}, ByIdent: map[StreamKey]StreamKey{}}
+	d := &Desired{Rooms: map[string]*DesiredRoom{}, ByKey: map[StreamKey]string{}, ByIdent: map[StreamKey]StreamKey{}, Unroutable: map[StreamKey]string{}}
 	perServer := in.Policy != nil && in.Policy.Reconcile.PerServer()
 	pulls := map[string]string{}
 	type listed struct {
@@ -164,7 +172,8 @@ func (d *Desired) add(p *policy.Policy, key StreamKey, pull, param string, hint 
 	}
 	t, err := p.Resolve(policy.Input{Server: key.Server, PullBase: pull, Vhost: key.Vhost, App: key.App, Stream: key.Stream, Param: srsapi.ParseParam(param)})
 	if err != nil {
-		d.Errors = append(d.Errors, key.String()+": "+err.Error())
+		d.Errors = append(d.Errors, clipKey(key)+": "+err.Error())
+		d.Unroutable[key] = err.Error()
 		return false
 	}
 	switch t.Action {
@@ -174,6 +183,10 @@ func (d *Desired) add(p *policy.Policy, key StreamKey, pull, param string, hint 
 	case policy.ActionRoute:
 	default:
 		d.Ignored++
+		return false
+	}
+	if t.Unroutable != "" {
+		d.Unroutable[key] = t.Unroutable
 		return false
 	}
 	r := d.Rooms[t.Room]
@@ -187,7 +200,7 @@ func (d *Desired) add(p *policy.Policy, key StreamKey, pull, param string, hint 
 		r.Options = t.RoomOptions
 	}
 	r.Inputs[key] = &DesiredInput{Key: key, Room: t.Room, URL: t.PullURL, Views: t.Views, Media: t.Media,
-		Transport: t.Transport, BufferSize: t.BufferSize, Param: param, Hint: hint}
+		Transport: t.Transport, BufferSize: t.BufferSize, Param: param, AttrParam: p.AttributeParam(param), Hint: hint}
 	d.ByKey[key] = t.Room
 	return true
 }

@@ -56,6 +56,10 @@ type Engine struct {
 	applier *Applier
 	srs     *SRSState
 	owt     *OWTState
+	// unroutable: published streams kept out of OWT (unroutable.go).
+	unroutable *unroutableSet
+	// legacySeen: streaming-ins with pre-issue-9 attributes already logged.
+	legacySeen idSet
 
 	policy atomic.Pointer[policy.Policy]
 
@@ -107,7 +111,8 @@ func NewEngine(cfg Config) *Engine {
 	}
 	e := &Engine{cfg: cfg, log: cfg.Log, queue: NewQueue(cfg.RetryBase, cfg.RetryMax), pending: NewPending(),
 		srs: newSRSState(cfg.Servers, cfg.HintTTL, cfg.Log), owt: newOWTState(), backlog: map[string]bool{},
-		primed: make(chan struct{}), resyncCh: make(chan struct{}, 1), refreshCh: make(chan struct{}, 1)}
+		primed: make(chan struct{}), resyncCh: make(chan struct{}, 1), refreshCh: make(chan struct{}, 1),
+		unroutable: newUnroutableSet(cfg.Log, cfg.Metrics, cfg.HintTTL)}
 	e.policy.Store(cfg.Policy)
 	slots := 8
 	if cfg.Policy != nil && cfg.Policy.Reconcile.Concurrency > 0 {
@@ -308,12 +313,10 @@ func (e *Engine) readSRS(ctx context.Context) (restarted bool, read map[string]b
 	return restarted, read
 }
 
-// desiredChanged logs the streams the policy could not place and updates
-// the desired gauges.
+// desiredChanged records the streams that cannot be routed (each logged
+// once) and updates the desired gauges.
 func (e *Engine) desiredChanged(d *Desired) {
-	for _, msg := range d.Errors {
-		e.log.Error("policy could not place stream; fix the route's templates", "detail", msg)
-	}
+	e.unroutable.listing(d.Unroutable, time.Now())
 	if m := e.cfg.Metrics; m != nil {
 		n := 0
 		for _, r := range d.Rooms {
@@ -321,7 +324,6 @@ func (e *Engine) desiredChanged(d *Desired) {
 		}
 		m.DesiredStreams.Set(float64(n))
 		m.DesiredRooms.Set(float64(len(d.Rooms)))
-		m.PolicyErrors.Set(float64(len(d.Errors)))
 	}
 }
 
@@ -376,6 +378,7 @@ func (e *Engine) resync(ctx context.Context) {
 	}
 	if e.cfg.Journal != nil && e.primedSet.Load() {
 		e.cfg.Journal.PruneMissing(inputs)
+		e.cfg.Journal.PruneQueries(inputs)
 	}
 	// Publish queries and unpublish confirmations are only needed for
 	// streams the agent still pulls.
@@ -452,7 +455,7 @@ func (e *Engine) primeCache(ctx context.Context, names map[string]bool) {
 	wg.Wait()
 	for _, o := range fresh {
 		e.pending.Seen(o.Name, o.Inputs)
-		e.srs.LearnParams(o.Inputs)
+		e.learnParams(o.Inputs)
 	}
 	e.owt.Prime(fresh)
 }
@@ -523,6 +526,23 @@ func (e *Engine) refreshSRS(ctx context.Context) {
 	}
 	for r := range touched {
 		e.queue.Add(r)
+	}
+}
+
+// learnParams feeds the stored publish queries of observed inputs to the
+// SRS state (the store first, see SRSState.LearnParams) and logs, once each,
+// the inputs whose attributes were written before issue 9.
+func (e *Engine) learnParams(inputs []Input) {
+	var stored func(StreamKey) (string, bool)
+	if j := e.cfg.Journal; j != nil {
+		stored = j.Query
+	}
+	e.srs.LearnParams(inputs, stored, e.pol())
+	for _, in := range inputs {
+		if in.Legacy && e.legacySeen.Add(in.ID) {
+			e.log.Warn("streaming-in written by an older srs-owt-proxy carries the publish query in its attributes, which OWT shows to the room; its query is no longer trusted or copied. To clear it, stop the streaming-in in OWT (the agent starts a clean one) or republish the stream",
+				"stream_id", in.ID, "stream", clipKey(in.Key))
+		}
 	}
 }
 

@@ -333,7 +333,7 @@ func TestResyncPrimesRooms(t *testing.T) {
 func TestResyncForgets(t *testing.T) {
 	te := newTestEngine(t, nil)
 	te.srsAPI.set(liveSnap(), nil)
-	te.srs.LearnParams([]Input{{Key: key("held"), Param: "?a=1"}, {Key: key("gone"), Param: "?b=1"}})
+	te.srs.LearnParams([]Input{{Key: key("held"), Param: "?a=1"}, {Key: key("gone"), Param: "?b=1"}}, nil, nil)
 	te.owt.Store(&ObservedRoom{Name: "r", ID: "1", Exists: true, Inputs: []Input{owned("s1", "held")}}, true)
 	te.journal.SetMissing("r", key("held"), t0())
 	te.journal.SetMissing("r", key("gone"), t0())
@@ -442,16 +442,37 @@ func TestSpendBudget(t *testing.T) {
 	}
 }
 
-// A stream the policy cannot place is counted and logged.
+// A stream the policy cannot place is counted, logged once, shown by
+// Unroutable, and forgotten once SRS no longer lists it.
 func TestResyncUnroutable(t *testing.T) {
 	te := newTestEngine(t, nil)
-	te.srsAPI.set(liveSnap(strings.Repeat("n", 200), "cam"), nil)
+	long := strings.Repeat("n", 200)
+	te.srsAPI.set(liveSnap(long, "cam", "课堂1"), nil)
 	te.resync(context.Background())
-	if got := testutil.ToFloat64(te.metrics.PolicyErrors); got != 1 {
-		t.Errorf("unroutable_streams = %v, want 1", got)
+	te.resync(context.Background())
+	if got := testutil.ToFloat64(te.metrics.PolicyErrors); got != 2 {
+		t.Errorf("unroutable_streams = %v, want 2", got)
 	}
-	if !te.logs.has("ERROR policy could not place stream; fix the route's templates", "detail=origin/__defaultVhost__/live/nnn") {
+	if got := testutil.ToFloat64(te.metrics.UnroutableTotal); got != 2 {
+		t.Errorf("unroutable_total = %v, want 2", got)
+	}
+	if n := strings.Count(te.logs.String(), "kept out of OWT"); n != 2 {
+		t.Errorf("logged %d times, want once per stream:\n%s", n, te.logs)
+	}
+	if !te.logs.has("WARN stream accepted for SRS but kept out of OWT", "stream=origin/__defaultVhost__/live/nnn", "room name is longer than 128") {
 		t.Errorf("unroutable stream not logged:\n%s", te.logs)
+	}
+	got := te.Unroutable()
+	if len(got) != 2 || got[0].Key.Stream != long || got[1].Key.Stream != "课堂1" || !strings.Contains(got[1].Reason, "SRS does not decode") || got[0].Since.IsZero() {
+		t.Errorf("Unroutable() = %+v", got)
+	}
+	if _, ok := te.srs.Desired().ByKey[got[1].Key]; ok {
+		t.Error("unroutable stream is desired")
+	}
+	te.srsAPI.set(liveSnap("cam"), nil)
+	te.resync(context.Background())
+	if got := te.Unroutable(); len(got) != 0 || testutil.ToFloat64(te.metrics.PolicyErrors) != 0 {
+		t.Errorf("after the streams left: %+v", got)
 	}
 }
 

@@ -181,6 +181,7 @@ type testEngine struct {
 }
 
 const enginePolicy = `reconcile: {interval: 1h, delete_grace: 2s, max_deletes: 50, allow_empty: true, concurrency: 2}
+attributes: {keep_params: [a, tier]}
 routes:
   - match: {app: private}
     action: deny

@@ -74,12 +74,12 @@ func (e *Engine) refuse(t policy.Target, key StreamKey, h srsapi.Hook) *srsapi.R
 	switch {
 	case t.Action == policy.ActionDeny:
 		e.hint("denied")
-		e.log.Info("publish refused by policy", "stream", key.String(), "route", t.Route, "reason", "deny route")
-		return &srsapi.Rejection{Code: 403, Reason: fmt.Sprintf("stream %s is denied by route %d of the policy", key, t.Route)}
+		e.log.Info("publish refused by policy", "stream", clipKey(key), "route", t.Route, "reason", "deny route")
+		return &srsapi.Rejection{Code: 403, Reason: fmt.Sprintf("stream %s is denied by route %d of the policy", clipKey(key), t.Route)}
 	case !t.CheckToken(srsapi.ParseParam(h.Param)):
 		e.hint("denied")
-		e.log.Info("publish refused by policy", "stream", key.String(), "route", t.Route, "reason", "missing or wrong publish token")
-		return &srsapi.Rejection{Code: 401, Reason: "missing or wrong publish token for " + key.String()}
+		e.log.Info("publish refused by policy", "stream", clipKey(key), "route", t.Route, "reason", "missing or wrong publish token")
+		return &srsapi.Rejection{Code: 401, Reason: "missing or wrong publish token for " + clipKey(key)}
 	}
 	return nil
 }
@@ -101,10 +101,7 @@ func (e *Engine) applyHook(p *policy.Policy, h srsapi.Hook, server string, now t
 	key := StreamKey{Server: server, Vhost: h.Vhost, App: h.App, Stream: h.Stream}
 	t, err := e.resolve(p, server, h)
 	if h.Action == srsapi.ActionOnPublish {
-		if err != nil {
-			e.log.Error("policy could not place published stream; accepting it (fail open)", "stream", key.String(), "err", err)
-			return nil
-		}
+		// On a template error t still carries the route's action and token.
 		if rej := e.refuse(t, key, h); rej != nil {
 			return rej
 		}
@@ -112,15 +109,26 @@ func (e *Engine) applyHook(p *policy.Policy, h srsapi.Hook, server string, now t
 		case t.Action != policy.ActionRoute:
 			e.hint("ignored")
 			return nil
+		case err != nil || t.Unroutable != "":
+			// SRS keeps the stream; OWT never hears of it.
+			reason := t.Unroutable
+			if err != nil {
+				reason = err.Error()
+			}
+			e.hint("unroutable")
+			e.unroutable.hook(key, reason, now)
+			return nil
 		}
 		if e.srs.Busy(key, h.ClientID) {
 			e.hint("busy")
 			e.log.Info("second publisher for a live stream; SRS will refuse it as busy, nothing changes", "stream", key.String(), "client_id", h.ClientID)
 			return nil
 		}
-		e.srs.Published(Hint{Key: key, Published: true, ClientID: h.ClientID, Param: h.Param, At: now},
+		// Only what routes read is kept, never the token (policy.StoredParam).
+		stored := p.StoredParam(h.Param)
+		e.srs.Published(Hint{Key: key, Published: true, ClientID: h.ClientID, Param: stored, At: now},
 			&DesiredInput{Key: key, Room: t.Room, URL: t.PullURL, Views: t.Views, Media: t.Media,
-				Transport: t.Transport, BufferSize: t.BufferSize, Param: h.Param, Hint: true})
+				Transport: t.Transport, BufferSize: t.BufferSize, Param: stored, AttrParam: p.AttributeParam(h.Param), Hint: true})
 		e.hint("publish")
 		e.log.Info("on_publish: stream queued for its room", "stream", key.String(), "room", t.Room, "client_id", h.ClientID)
 		e.queue.Add(t.Room)
@@ -131,6 +139,7 @@ func (e *Engine) applyHook(p *policy.Policy, h srsapi.Hook, server string, now t
 		return nil
 	}
 	// on_unpublish: SRS ignores our answer; start the grace period now.
+	e.unroutable.unpublished(key)
 	rooms := map[string]bool{}
 	for _, r := range e.srs.Unpublish(key, now) {
 		rooms[r] = true

@@ -19,7 +19,7 @@ func hook(action, app, stream, cid, param string) srsapi.Hook {
 // hintCounts reads hook_hints_total for every kind.
 func hintCounts(m *Metrics) map[string]float64 {
 	out := map[string]float64{}
-	for _, k := range []string{"publish", "unpublish", "busy", "ignored", "denied"} {
+	for _, k := range []string{"publish", "unpublish", "busy", "ignored", "denied", "unroutable"} {
 		if v := testutil.ToFloat64(m.Hints.WithLabelValues(k)); v != 0 {
 			out[k] = v
 		}
@@ -53,8 +53,13 @@ func TestOnHookAnswersAndHints(t *testing.T) {
 			wantLog: []string{"INFO on_publish: stream queued for its room", "room=cam1", "client_id=c1"}},
 		{name: "play is not looked at", hook: hook(srsapi.ActionOnPlay, "private", "x", "c1", "")},
 		{name: "stop is not looked at", hook: hook(srsapi.ActionOnStop, "live", "x", "c1", "")},
-		{name: "unroutable: accepted (fail open)", hook: hook(srsapi.ActionOnPublish, "live", strings.Repeat("n", 200), "c1", ""),
-			wantLog: []string{"ERROR policy could not place published stream; accepting it (fail open)", "room"}},
+		{name: "unroutable room name: accepted, kept out of OWT", hook: hook(srsapi.ActionOnPublish, "live", strings.Repeat("n", 200), "c1", ""),
+			wantHint: "unroutable", wantLog: []string{"WARN stream accepted for SRS but kept out of OWT", "room name is longer than 128"}},
+		{name: "unroutable name: accepted, kept out of OWT", hook: hook(srsapi.ActionOnPublish, "live", "课堂1", "c1", ""),
+			wantHint: "unroutable", wantLog: []string{"WARN stream accepted for SRS but kept out of OWT", "SRS does not decode"}},
+		{name: "unroutable on a token route: token still checked", hook: hook(srsapi.ActionOnPublish, "secure", "a%20b", "c1", "?token=nope"),
+			wantCode: 401, wantReason: "wrong publish token", wantHint: "denied"},
+		{name: "odd name on an ignore route", hook: hook(srsapi.ActionOnPublish, "skip", "a%20b..\x01", "c1", ""), wantHint: "ignored"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newTestEngine(t, nil)

@@ -67,6 +67,10 @@ type journalDoc struct {
 	// Missing: "room|server/vhost/app/stream" -> first time seen unwanted.
 	Missing map[string]time.Time `json:"missing,omitempty"`
 	Intents []Intent             `json:"intents,omitempty"`
+	// Queries: "server/vhost/app/stream" -> the stored part of its publish
+	// query (policy.StoredParam: what routes read, never a publish token),
+	// so that query-matching routes place the stream after a restart.
+	Queries map[string]string `json:"queries,omitempty"`
 }
 
 // Journal is the agent's ownership memory: the rooms it created (the only
@@ -231,6 +235,58 @@ func (j *Journal) ForgetRoom(name string) {
 	if _, ok := j.doc.Rooms[name]; ok {
 		delete(j.doc.Rooms, name)
 		j.changed()
+	}
+}
+
+// SetQuery records the stored publish query of a stream ("" forgets it).
+// It is written with the next commit (the intent of the streaming-in that
+// needs it is committed before the POST).
+func (j *Journal) SetQuery(k StreamKey, query string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	ks := k.String()
+	if query == "" {
+		if _, ok := j.doc.Queries[ks]; ok {
+			delete(j.doc.Queries, ks)
+			j.changed()
+		}
+		return
+	}
+	if j.doc.Queries[ks] == query {
+		return
+	}
+	if j.doc.Queries == nil {
+		j.doc.Queries = map[string]string{}
+	}
+	j.doc.Queries[ks] = query
+	j.changed()
+}
+
+// Query returns the stored publish query of a stream.
+func (j *Journal) Query(k StreamKey) (string, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	q, ok := j.doc.Queries[k.String()]
+	return q, ok
+}
+
+// PruneQueries forgets the queries of streams that neither have an input
+// in keep nor an open intent.
+func (j *Journal) PruneQueries(keep []RoomStream) {
+	live := make(map[string]bool, len(keep))
+	for _, rs := range keep {
+		live[rs.Key.String()] = true
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, in := range j.doc.Intents {
+		live[in.Stream.String()] = true
+	}
+	for ks := range j.doc.Queries {
+		if !live[ks] {
+			delete(j.doc.Queries, ks)
+			j.lazy++
+		}
 	}
 }
 

@@ -20,13 +20,27 @@ func (k StreamKey) String() string {
 	return k.Server + "/" + k.Vhost + "/" + k.App + "/" + k.Stream
 }
 
-// ParseStreamKey is the inverse of String.
+// ParseStreamKey is the inverse of String for the streams the agent routes:
+// the server and vhost hold no '/', the app may (SRS 6 multi-level apps,
+// "live/sub"), and the stream holds none (policy.NameProblem).
 func ParseStreamKey(s string) (StreamKey, error) {
-	p := strings.SplitN(s, "/", 4)
-	if len(p) != 4 || p[1] == "" || p[2] == "" || p[3] == "" {
-		return StreamKey{}, fmt.Errorf("stream key %q: want server/vhost/app/stream", s)
+	p := strings.SplitN(s, "/", 3)
+	if len(p) != 3 || p[1] == "" {
+		return StreamKey{}, fmt.Errorf("stream key %q: want server/vhost/app/stream", clip(s))
 	}
-	return StreamKey{Server: p[0], Vhost: p[1], App: p[2], Stream: p[3]}, nil
+	i := strings.LastIndexByte(p[2], '/')
+	if i <= 0 || i == len(p[2])-1 {
+		return StreamKey{}, fmt.Errorf("stream key %q: want server/vhost/app/stream", clip(s))
+	}
+	return StreamKey{Server: p[0], Vhost: p[1], App: p[2][:i], Stream: p[2][i+1:]}, nil
+}
+
+// clip shortens a value quoted in a message.
+func clip(s string) string {
+	if len(s) <= 128 {
+		return s
+	}
+	return clipKey(StreamKey{Stream: s})[3:]
 }
 
 // Ownership attributes written into every streaming-in the agent creates. OWT
@@ -35,29 +49,44 @@ const (
 	attrRoot   = "srs-owt-proxy"
 	attrAgent  = "agent"
 	attrStream = "stream"
-	attrParam  = "param"
-	attrURL    = "url"
-	attrOp     = "op"
+	attrQuery  = "query"
+	// attrLegacyParam is where versions before issue 9 wrote the whole
+	// publish query, publish token included. It is never written now, and
+	// never trusted: only what policy.StoredParam keeps of it is used.
+	attrLegacyParam = "param"
+	attrURL         = "url"
+	attrOp          = "op"
 )
 
-// Attributes builds the attributes of a streaming-in owned by agent.
-func Attributes(agent string, key StreamKey, param, url, op string) map[string]any {
-	return map[string]any{attrRoot: map[string]any{
+// Attributes builds the attributes of a streaming-in owned by agent. query
+// is what policy.AttributeParam keeps of the publish query (attributes.
+// keep_params, never a token): OWT shows attributes to every participant.
+// It is left out when empty.
+func Attributes(agent string, key StreamKey, query, url, op string) map[string]any {
+	own := map[string]any{
 		attrAgent:  agent,
 		attrStream: key.String(),
-		attrParam:  param,
 		attrURL:    url,
 		attrOp:     op,
-	}}
+	}
+	if query != "" {
+		own[attrQuery] = query
+	}
+	return map[string]any{attrRoot: own}
 }
 
 // Ownership is what the attributes of a streaming-in say about its owner.
 type Ownership struct {
 	Agent string
 	Key   StreamKey
+	// Param is the kept publish query (the attribute "query").
 	Param string
 	URL   string
 	Op    string
+	// Legacy: the streaming-in was written before issue 9 with the whole
+	// publish query (maybe a token) in its attributes; see legacy.
+	Legacy bool
+	legacy string
 }
 
 // ParseAttributes reads the ownership attributes; ok is false when the stream
@@ -72,7 +101,8 @@ func ParseAttributes(attrs map[string]any) (Ownership, bool) {
 	if err != nil || str(attrAgent) == "" {
 		return Ownership{}, false
 	}
-	return Ownership{Agent: str(attrAgent), Key: key, Param: str(attrParam), URL: str(attrURL), Op: str(attrOp)}, true
+	return Ownership{Agent: str(attrAgent), Key: key, Param: str(attrQuery), URL: str(attrURL), Op: str(attrOp),
+		Legacy: str(attrLegacyParam) != "", legacy: str(attrLegacyParam)}, true
 }
 
 // ownAttributes is the agent's block of a streaming-in's attributes.
@@ -80,6 +110,7 @@ type ownAttributes struct {
 	Root *struct {
 		Agent  string `json:"agent"`
 		Stream string `json:"stream"`
+		Query  string `json:"query"`
 		Param  string `json:"param"`
 		URL    string `json:"url"`
 		Op     string `json:"op"`
@@ -100,5 +131,6 @@ func ParseRawAttributes(raw []byte) (Ownership, bool) {
 	if err != nil {
 		return Ownership{}, false
 	}
-	return Ownership{Agent: v.Root.Agent, Key: key, Param: v.Root.Param, URL: v.Root.URL, Op: v.Root.Op}, true
+	return Ownership{Agent: v.Root.Agent, Key: key, Param: v.Root.Query, URL: v.Root.URL, Op: v.Root.Op,
+		Legacy: v.Root.Param != "", legacy: v.Root.Param}, true
 }

@@ -10,7 +10,8 @@ func TestStreamKeyRoundTrip(t *testing.T) {
 	tests := []StreamKey{
 		{Server: "origin", Vhost: "__defaultVhost__", App: "live", Stream: "a"},
 		{Server: "edge-2", Vhost: "news.example.com", App: "live", Stream: "class-1_hd"},
-		{Server: "origin", Vhost: "v", App: "app", Stream: "with/slash"},
+		{Server: "origin", Vhost: "v", App: "live/sub", Stream: "s"},
+		{Server: "origin", Vhost: "v", App: "live/a/b", Stream: "c..d"},
 	}
 	for _, k := range tests {
 		s := k.String()

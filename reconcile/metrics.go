@@ -39,12 +39,15 @@ type Metrics struct {
 	LastResync     prometheus.Gauge
 	Hints          *prometheus.CounterVec
 	PolicyErrors   prometheus.Gauge
-	StoreWrites    *prometheus.CounterVec
-	StoreHealthy   prometheus.Gauge
-	reg            prometheus.Registerer
-	queueDepth     atomic.Pointer[func() float64]
-	ownedStreams   atomic.Pointer[func() float64]
-	ownedRooms     atomic.Pointer[func() float64]
+	// UnroutableTotal counts each stream found unroutable (PolicyErrors,
+	// srs_owt_proxy_unroutable_streams, is how many are now).
+	UnroutableTotal prometheus.Counter
+	StoreWrites     *prometheus.CounterVec
+	StoreHealthy    prometheus.Gauge
+	reg             prometheus.Registerer
+	queueDepth      atomic.Pointer[func() float64]
+	ownedStreams    atomic.Pointer[func() float64]
+	ownedRooms      atomic.Pointer[func() float64]
 }
 
 // gaugeFunc is a gauge computed at scrape time by a function set later.
@@ -79,7 +82,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Hints: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_hook_hints_total",
 			Help: "Hook hints by kind (publish, unpublish, busy, ignored, denied)."}, []string{"kind"}),
 		PolicyErrors: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_unroutable_streams",
-			Help: "Streams the policy could not place (bad rendered name)."}),
+			Help: "Published streams kept out of OWT because their names cannot be put safely into a pull URL or a room name (SRS keeps them)."}),
+		UnroutableTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "srs_owt_proxy_unroutable_total",
+			Help: "Streams found unroutable (each counted once while it stays published)."}),
 		StoreWrites: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_store_writes_total",
 			Help: "Writes of the ownership journal to its store, by result (ok, error). A create whose intent is not written is not made."}, []string{"result"}),
 		StoreHealthy: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_store_healthy",
@@ -112,7 +117,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.OwnedRooms = gaugeFunc("srs_owt_proxy_owned_rooms", "Rooms created by this agent.", &m.ownedRooms)
 	if reg != nil {
 		reg.MustRegister(m.Reconciles, m.ReconcileTime, m.QueueDepth, m.Retries, m.Ops, m.DeletesHeld,
-			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors, m.StoreWrites, m.StoreHealthy)
+			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors, m.UnroutableTotal, m.StoreWrites, m.StoreHealthy)
 	}
 	return m
 }

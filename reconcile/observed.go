@@ -12,8 +12,15 @@ type Input struct {
 	Key     StreamKey
 	InViews []string
 	URL     string
-	Param   string
-	Op      string
+	// Param is the stored form of the publish query (policy.StoredParam):
+	// from the agent's store, or the kept query of the attributes.
+	Param string
+	Op    string
+	// Legacy: written before issue 9 with the whole publish query in its
+	// attributes (which OWT shows to the room); legacyParam is never logged,
+	// stored or shown, only reduced by policy.StoredParam.
+	Legacy      bool
+	legacyParam string
 }
 
 // ObservedRoom is what OWT has for one room name, reduced to what the agent
@@ -55,7 +62,7 @@ func ObserveStreams(agent string, streams []owtapi.Stream) (inputs []Input, fore
 			continue
 		}
 		inputs = append(inputs, Input{ID: s.ID, Key: own.Key, InViews: append([]string(nil), s.Info.InViews...),
-			URL: own.URL, Param: own.Param, Op: own.Op})
+			URL: own.URL, Param: own.Param, Op: own.Op, Legacy: own.Legacy, legacyParam: own.legacy})
 	}
 	sort.Slice(inputs, func(i, j int) bool { return inputs[i].ID < inputs[j].ID })
 	return inputs, foreign

@@ -183,15 +183,25 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 		}
 		pending.Seen(n, r.Inputs)
 	})
-	// The publish query is only known from hooks; inputs the agent created
-	// carry it in their attributes, so routes matching on it stay stable.
+	// The publish query is only known from hooks; the agent's store (and
+	// the kept query of the attributes) remembers what routes read of it,
+	// so routes matching on it stay stable.
 	params := map[StreamKey]string{}
 	held := map[StreamKey]bool{}
 	for _, r := range obs {
 		for _, in := range r.Inputs {
 			held[in.Key] = true
-			if in.Param != "" {
-				params[in.Key] = in.Param
+			q := in.Param
+			if o.Journal != nil {
+				if sq, ok := o.Journal.Query(in.Key); ok {
+					q = sq
+				}
+			}
+			if q == "" && in.legacyParam != "" {
+				q = o.Policy.StoredParam(in.legacyParam)
+			}
+			if q != "" {
+				params[in.Key] = q
 			}
 		}
 	}

@@ -102,7 +102,7 @@ func (e *Engine) observe(ctx context.Context, obs *ObservedRoom, snap roomSnapsh
 		return err
 	}
 	e.pending.Seen(obs.Name, obs.Inputs)
-	e.srs.LearnParams(obs.Inputs)
+	e.learnParams(obs.Inputs)
 	if !obs.Exists {
 		if j := e.cfg.Journal; j != nil {
 			if rec, owned := j.Room(obs.Name); owned && rec.ID == probed {

@@ -510,15 +510,26 @@ func (s *SRSState) TakeWaiting(read map[string]bool) []string {
 	return out
 }
 
-// LearnParams remembers the publish queries recorded in owned inputs, so
-// that query-matching routes stay stable across restarts.
-func (s *SRSState) LearnParams(inputs []Input) {
+// LearnParams remembers the stored publish queries of owned inputs, so that
+// query-matching routes stay stable across restarts: the agent's store
+// (stored, may be nil) first, then the kept query of the attributes, then
+// what pol keeps of a legacy attribute (written before issue 9).
+func (s *SRSState) LearnParams(inputs []Input, stored func(StreamKey) (string, bool), pol *policy.Policy) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, in := range inputs {
 		s.owned[in.Key] = true
-		if in.Param != "" {
-			s.keyParam[in.Key] = in.Param
+		q := in.Param
+		if stored != nil {
+			if sq, ok := stored(in.Key); ok {
+				q = sq
+			}
+		}
+		if q == "" && in.legacyParam != "" {
+			q = pol.StoredParam(in.legacyParam)
+		}
+		if q != "" {
+			s.keyParam[in.Key] = q
 		}
 	}
 }

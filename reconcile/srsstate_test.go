@@ -309,11 +309,22 @@ func TestSRSStateParams(t *testing.T) {
 	// publisher's hook the agent never saw, until the agent lets go of it.
 	f := newSRSFixture(t)
 	f.read(t0(), "cam")
-	f.LearnParams([]Input{{Key: key("cam"), Param: "?tier=gold"}, {Key: key("other"), Param: ""}})
+	f.LearnParams([]Input{{Key: key("cam"), Param: "?tier=gold"}, {Key: key("other"), Param: ""}}, nil, f.pol)
 	d := f.Recompute(f.pol)
 	if p := d.Rooms["cam"].Inputs[key("cam")].Param; p != "?tier=gold" {
 		t.Errorf("param %q, want the learned one", p)
 	}
+	// The store wins over the attributes; a legacy attribute is used only
+	// through the policy's StoredParam.
+	f.LearnParams([]Input{{Key: key("cam"), Param: "?tier=gold"}}, func(k StreamKey) (string, bool) { return "?tier=silver", k == key("cam") }, f.pol)
+	if p := f.Recompute(f.pol).Rooms["cam"].Inputs[key("cam")].Param; p != "?tier=silver" {
+		t.Errorf("param %q, want the stored one", p)
+	}
+	f.LearnParams([]Input{{Key: key("cam"), legacyParam: "?tier=bronze&token=SECRET"}}, nil, f.pol)
+	if p := f.Recompute(f.pol).Rooms["cam"].Inputs[key("cam")].Param; p != f.pol.StoredParam("?tier=bronze&token=SECRET") || strings.Contains(p, "SECRET") {
+		t.Errorf("param %q from a legacy attribute", p)
+	}
+	f.LearnParams([]Input{{Key: key("cam"), Param: "?tier=gold"}}, nil, f.pol)
 	f.Forget(map[StreamKey]bool{key("cam"): true})
 	if p := f.Recompute(f.pol).Rooms["cam"].Inputs[key("cam")].Param; p != "?tier=gold" {
 		t.Errorf("param %q after Forget of others, want kept", p)

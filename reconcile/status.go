@@ -3,7 +3,6 @@ package reconcile
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 )
@@ -68,7 +67,8 @@ type StoreStatus struct {
 	OpenIntents int `json:"open_intents"`
 }
 
-// Unroutable is a live stream the policy could not place.
+// Unroutable is a live stream the policy could not place, or whose names
+// cannot be put safely into a pull URL (see Engine.Unroutable).
 type Unroutable struct {
 	Stream string `json:"stream"`
 	Why    string `json:"why"`
@@ -262,9 +262,10 @@ func (e *Engine) Status(now time.Time) *Status {
 	st.Store = e.storeStatus()
 	d := e.srs.Desired()
 	st.Denied, st.Ignored = d.Denied, d.Ignored
-	for _, msg := range d.Errors {
-		stream, why, _ := strings.Cut(msg, ": ")
-		st.Unroutable = append(st.Unroutable, Unroutable{Stream: stream, Why: why})
+	// Streams SRS keeps but the agent keeps out of OWT (unroutable.go):
+	// those the policy cannot place, from listings and from hooks.
+	for _, u := range e.Unroutable() {
+		st.Unroutable = append(st.Unroutable, Unroutable{Stream: clipKey(u.Key), Why: u.Reason})
 	}
 
 	names := map[string]bool{}

@@ -168,9 +168,7 @@ func TestStatusReportsTrouble(t *testing.T) {
 	te.srsAPI.set(liveSnap("a", "b"), errors.New("SRS down"))
 	te.readSRS(ctx)
 	te.owt.SetListing(RoomIndex{}, errors.New("connection refused"))
-	te.srs.mu.Lock()
-	te.srs.desired.Errors = []string{key("bad").String() + ": room name renders empty"}
-	te.srs.mu.Unlock()
+	te.unroutable.hook(key("bad"), "room name renders empty", now)
 
 	st = te.Status(now)
 	if st.Ready || !strings.Contains(st.NotReady, "connection refused") || st.OWT.OK || st.OWT.Error != "connection refused" {

@@ -8,12 +8,6 @@ import (
 	"unicode/utf8"
 )
 
-// MaxNameLen is the longest vhost, app or stream name a hook may carry.
-const MaxNameLen = 256
-
-// maxIDLen bounds the ids and other free-text fields of a hook.
-const maxIDLen = 1024
-
 // StreamKey names a stream by vhost NAME, app and stream.
 type StreamKey struct{ Vhost, App, Stream string }
 
@@ -21,13 +15,17 @@ type StreamKey struct{ Vhost, App, Stream string }
 func (k StreamKey) String() string { return k.Vhost + "/" + k.App + "/" + k.Stream }
 
 // ParseHook decodes an SRS hook body (unknown fields are ignored) and
-// validates it.
+// checks that it is one: a JSON object with a known action and the fields
+// SRS always sends. It accepts every name SRS 6 can send (see Validate).
+//
+// SRS writes its JSON by hand: it escapes only '"', '\\', \b, \f, \n, \r
+// and \t and copies every other byte raw, so a name may carry raw control
+// bytes (invalid JSON strictly speaking) or bytes that are not UTF-8. Control
+// bytes inside strings are escaped before decoding; invalid UTF-8 decodes
+// to U+FFFD (such a name cannot be pulled, see policy.NameProblem).
 func ParseHook(body []byte) (Hook, error) {
-	if !utf8.Valid(body) {
-		return Hook{}, fmt.Errorf("hook body is not valid UTF-8")
-	}
 	var h Hook
-	if err := json.Unmarshal(body, &h); err != nil {
+	if err := json.Unmarshal(escapeRawControls(body), &h); err != nil {
 		return Hook{}, fmt.Errorf("hook body is not a JSON object of SRS hook fields: %v", err)
 	}
 	if err := h.Validate(); err != nil {
@@ -36,10 +34,47 @@ func ParseHook(body []byte) (Hook, error) {
 	return h, nil
 }
 
-// Validate checks the action and the fields the agent relies on: vhost, app
-// and stream must be plain names (no control characters, '/', "..", invalid
-// UTF-8, at most MaxNameLen bytes); on_publish and on_unpublish must carry
-// client_id and stream_id, which SRS always sends.
+// escapeRawControls returns body with each raw control byte found inside a
+// JSON string written as \u00XX (body itself when there is none).
+func escapeRawControls(body []byte) []byte {
+	in, esc := false, false
+	var out []byte
+	for i, c := range body {
+		switch {
+		case !in:
+			in = c == '"'
+		case esc:
+			esc = false
+		case c == '\\':
+			esc = true
+		case c == '"':
+			in = false
+		case c < 0x20:
+			if out == nil {
+				out = append(make([]byte, 0, len(body)+16), body[:i]...)
+			}
+			out = fmt.Appendf(out, "\\u%04x", c)
+			continue
+		}
+		if out != nil {
+			out = append(out, c)
+		}
+	}
+	if out == nil {
+		return body
+	}
+	return out
+}
+
+// Validate checks that the hook is one SRS could send: a known action;
+// vhost, app and stream present (SRS refuses a client without them before
+// any hook: srs_app_rtmp_conn.cpp); client_id and stream_id present on
+// on_publish and on_unpublish. It puts no limit on the characters or the
+// length of any field, because SRS 6 puts none: names are AMF0 strings of up
+// to 32767 bytes, SRS removes only spaces, tabs, CR and LF from app and
+// stream (SrsRequest::strip), keeps dots, '%', '&', '=' and raw UTF-8, and
+// takes everything before the last '/' as a (multi-level) app. Whether the
+// agent can route such a stream is the engine's question, not the hook's.
 func (h Hook) Validate() error {
 	switch h.Action {
 	case ActionOnPublish, ActionOnUnpublish, ActionOnPlay, ActionOnStop:
@@ -48,67 +83,22 @@ func (h Hook) Validate() error {
 	default:
 		return fmt.Errorf("hook field action %q is unknown (want on_publish, on_unpublish, on_play or on_stop)", clip(h.Action))
 	}
-	for _, f := range []struct{ name, value string }{{"vhost", h.Vhost}, {"app", h.App}, {"stream", h.Stream}} {
-		if err := checkName(f.name, f.value); err != nil {
-			return err
-		}
-	}
 	publish := h.Action == ActionOnPublish || h.Action == ActionOnUnpublish
 	for _, f := range []struct {
 		name, value string
 		required    bool
 	}{
+		{"vhost", h.Vhost, true},
+		{"app", h.App, true},
+		{"stream", h.Stream, true},
 		{"client_id", h.ClientID, publish},
 		{"stream_id", h.StreamID, publish},
-		{"server_id", h.ServerID, false},
-		{"service_id", h.ServiceID, false},
-		{"ip", h.IP, false},
-		{"tcUrl", h.TcURL, false},
-		{"param", h.Param, false},
-		{"stream_url", h.StreamURL, false},
-		{"pageUrl", h.PageURL, false},
 	} {
-		if f.value == "" {
-			if f.required {
+		if f.value == "" && f.required {
+			if f.name == "client_id" || f.name == "stream_id" {
 				return fmt.Errorf("hook field %s is missing (required for %s)", f.name, h.Action)
 			}
-			continue
-		}
-		if err := checkText(f.name, f.value, maxIDLen); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkName validates a vhost, app or stream name.
-func checkName(field, v string) error {
-	if v == "" {
-		return fmt.Errorf("hook field %s is missing", field)
-	}
-	if err := checkText(field, v, MaxNameLen); err != nil {
-		return err
-	}
-	if strings.Contains(v, "/") {
-		return fmt.Errorf("hook field %s %q contains '/'", field, clip(v))
-	}
-	if strings.Contains(v, "..") {
-		return fmt.Errorf("hook field %s %q contains \"..\"", field, clip(v))
-	}
-	return nil
-}
-
-// checkText rejects invalid UTF-8, control characters and over-long values.
-func checkText(field, v string, max int) error {
-	if !utf8.ValidString(v) {
-		return fmt.Errorf("hook field %s is not valid UTF-8", field)
-	}
-	if len(v) > max {
-		return fmt.Errorf("hook field %s is %d bytes long (limit %d)", field, len(v), max)
-	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return fmt.Errorf("hook field %s contains control character %U", field, r)
+			return fmt.Errorf("hook field %s is missing", f.name)
 		}
 	}
 	return nil
@@ -166,3 +156,28 @@ func ParseParam(param string) url.Values {
 
 // Key returns the stream's key (vhost name, app, stream).
 func (h Hook) Key() StreamKey { return StreamKey{Vhost: h.Vhost, App: h.App, Stream: h.Stream} }
+
+// maxServerNameLen bounds the server name a hook URL may carry.
+const maxServerNameLen = 256
+
+// checkName validates a name the operator writes (the ?server= of a hook
+// URL names an SRS server of agent.yaml): unlike the names SRS sends, it
+// must be plain: valid UTF-8, no control character or '/', at most 256 bytes.
+func checkName(field, v string) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("hook field %s is missing", field)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("hook field %s is not valid UTF-8", field)
+	case len(v) > maxServerNameLen:
+		return fmt.Errorf("hook field %s is %d bytes long (limit %d)", field, len(v), maxServerNameLen)
+	case strings.Contains(v, "/"):
+		return fmt.Errorf("hook field %s %q contains '/'", field, clip(v))
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fmt.Errorf("hook field %s contains control character %U", field, r)
+		}
+	}
+	return nil
+}

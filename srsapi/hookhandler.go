@@ -9,15 +9,27 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"sync/atomic"
 	"time"
 )
 
 // Hook handler defaults.
 const (
-	DefaultHookMaxBody       = 64 << 10
+	// DefaultHookMaxBody is far above the largest body SRS 6 can send: its
+	// names are AMF0 strings of at most 32767 bytes each (a 32767-byte
+	// stream+param gave a 33031-byte hook), and JSON escaping can double them.
+	DefaultHookMaxBody       = 1 << 20
 	DefaultHookMaxConcurrent = 1024
+	// DefaultHookBodyTimeout bounds the read of a hook body. SRS sends
+	// headers and body in one write, so a body that takes longer is not SRS.
+	DefaultHookBodyTimeout = 2 * time.Second
+	// DefaultHookBodyBudget bounds the memory held by hook bodies being read
+	// at once, over all connections.
+	DefaultHookBodyBudget = 32 << 20
 	// slotWait is how long a hook waits for a free slot before 503.
 	slotWait = time.Second
 )
@@ -35,6 +47,7 @@ const (
 	AnswerUnsupportedType  = "unsupported_media_type"
 	AnswerTooLarge         = "too_large"
 	AnswerOverloaded       = "overloaded"
+	AnswerTimeout          = "timeout" // the body did not arrive within the body timeout
 )
 
 // actionUnknown labels requests that failed before their action was known.
@@ -62,10 +75,16 @@ type HookHandlerConfig struct {
 	Receiver      HookReceiver                // nil accepts every valid hook
 	Token         string                      // optional shared secret: the hook URL must carry ?token=<Token>
 	Allow         []netip.Prefix              // optional source allow-list, matched against RemoteAddr
-	MaxBody       int64                       // default 64 KiB
+	MaxBody       int64                       // default 1 MiB (DefaultHookMaxBody)
 	MaxConcurrent int                         // default 1024; over it a hook waits up to 1 s for a slot, then 503
 	Logger        *slog.Logger                // default slog.Default()
 	Observe       func(action, answer string) // optional metrics callback
+	// BodyTimeout bounds the read of the body (default 2 s). The body is
+	// read before a slot is taken, so a slow client never holds one.
+	BodyTimeout time.Duration
+	// BodyBudget bounds the bytes of all bodies being read at once
+	// (default 32 MiB); a body that does not fit gets 503.
+	BodyBudget int64
 }
 
 // NewHookHandler returns the HTTP handler for SRS hooks: POST /api/v1/streams
@@ -80,6 +99,12 @@ func NewHookHandler(cfg HookHandlerConfig) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultHookBodyTimeout
+	}
+	if cfg.BodyBudget <= 0 {
+		cfg.BodyBudget = DefaultHookBodyBudget
+	}
 	h := &hookHandler{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}
 	if cfg.Token != "" {
 		sum := sha256.Sum256([]byte(cfg.Token))
@@ -92,6 +117,8 @@ type hookHandler struct {
 	cfg      HookHandlerConfig
 	tokenSum []byte
 	slots    chan struct{}
+	// buffered is the number of body bytes held by reads in progress.
+	buffered atomic.Int64
 }
 
 // routeActions maps each hook path to the actions SRS posts there.
@@ -131,11 +158,6 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, AnswerUnauthorized, "missing or wrong token in the hook URL; check the on_publish URL in the SRS config")
 		return
 	}
-	if !h.acquire(r.Context()) {
-		fail(http.StatusServiceUnavailable, AnswerOverloaded, "too many hooks in flight; try again")
-		return
-	}
-	defer func() { <-h.slots }()
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		fail(http.StatusUnsupportedMediaType, AnswerUnsupportedType, "Content-Type must be application/json")
 		return
@@ -144,14 +166,11 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusRequestEntityTooLarge, AnswerTooLarge, fmt.Sprintf("hook body over %d bytes", h.cfg.MaxBody))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			fail(http.StatusRequestEntityTooLarge, AnswerTooLarge, fmt.Sprintf("hook body over %d bytes", h.cfg.MaxBody))
-			return
-		}
-		fail(http.StatusBadRequest, AnswerBadRequest, "reading hook body: "+err.Error())
+	// The body is read, under a short deadline, before a slot is taken: a
+	// client that trickles its body holds a connection, never a slot.
+	body, status, answer, reason := h.readBody(w, r)
+	if status != 0 {
+		fail(status, answer, reason)
 		return
 	}
 	hook, err := ParseHook(body)
@@ -159,6 +178,7 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, AnswerBadRequest, err.Error())
 		return
 	}
+	body = nil
 	action = hook.Action
 	if hook.Server = r.URL.Query().Get("server"); hook.Server != "" {
 		if err := checkName("server (in the hook URL)", hook.Server); err != nil {
@@ -170,12 +190,65 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, AnswerBadRequest, fmt.Sprintf("action %s does not belong on %s (expected %s or %s)", hook.Action, r.URL.Path, a1, a2))
 		return
 	}
+	if !h.acquire(r.Context()) {
+		fail(http.StatusServiceUnavailable, AnswerOverloaded, "too many hooks in flight; try again")
+		return
+	}
+	defer func() { <-h.slots }()
 	h.dispatch(w, r, hook, log)
+}
+
+// readBody reads the request body within BodyTimeout and the byte budget;
+// a non-zero status says why it could not.
+func (h *hookHandler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, status int, answer, reason string) {
+	rc := http.NewResponseController(w)
+	deadline := time.Now().Add(h.cfg.BodyTimeout)
+	// Not every ResponseWriter supports deadlines (httptest's recorder); the
+	// server's own ReadTimeout still applies then.
+	deadlineSet := rc.SetReadDeadline(deadline) == nil
+	var held int64
+	defer func() {
+		h.buffered.Add(-held)
+		if status != 0 {
+			// Close the connection after the answer: the server would
+			// otherwise try to read the rest of the body first.
+			w.Header().Set("Connection", "close")
+		} else if deadlineSet {
+			_ = rc.SetReadDeadline(time.Time{})
+		}
+	}()
+	rd := http.MaxBytesReader(w, r.Body, h.cfg.MaxBody)
+	var chunk [4096]byte
+	for {
+		n, err := rd.Read(chunk[:])
+		if n > 0 {
+			if h.buffered.Add(int64(n)) > h.cfg.BodyBudget {
+				h.buffered.Add(int64(-n))
+				return nil, http.StatusServiceUnavailable, AnswerOverloaded, "hook server is reading too many bodies at once; try again"
+			}
+			held += int64(n)
+			body = append(body, chunk[:n]...)
+		}
+		if err == io.EOF {
+			return body, 0, "", ""
+		}
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			var ne net.Error
+			switch {
+			case errors.As(err, &tooBig):
+				return nil, http.StatusRequestEntityTooLarge, AnswerTooLarge, fmt.Sprintf("hook body over %d bytes", h.cfg.MaxBody)
+			case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):
+				return nil, http.StatusRequestTimeout, AnswerTimeout, fmt.Sprintf("hook body not received within %s", h.cfg.BodyTimeout)
+			}
+			return nil, http.StatusBadRequest, AnswerBadRequest, "reading hook body: " + err.Error()
+		}
+	}
 }
 
 // dispatch hands a valid hook to the receiver and answers SRS.
 func (h *hookHandler) dispatch(w http.ResponseWriter, r *http.Request, hook Hook, log *slog.Logger) {
-	log = log.With("action", hook.Action, "stream", hook.Key().String(), "client_id", hook.ClientID)
+	log = log.With("action", hook.Action, "stream", clip(hook.Key().String()), "client_id", clip(hook.ClientID))
 	var err error
 	if h.cfg.Receiver != nil {
 		err = h.cfg.Receiver.OnHook(r.Context(), hook)
