@@ -63,7 +63,8 @@ func (e *Error) Error() string {
 	b.WriteString(e.Op)
 	if e.Stream != "" {
 		switch {
-		case strings.HasSuffix(e.Op, " stream"), strings.HasSuffix(e.Op, " streaming-in"):
+		case strings.HasSuffix(e.Op, " stream"), strings.HasSuffix(e.Op, " streaming-in"),
+			strings.HasSuffix(e.Op, " streaming-out"), strings.HasSuffix(e.Op, " recording"):
 			b.WriteString(" " + e.Stream)
 		default:
 			b.WriteString(" for stream " + e.Stream)
@@ -221,6 +222,8 @@ func hintFor(e *Error, timeout time.Duration) string {
 		return "the participant left the room"
 	case e.Status == 404:
 		return "unknown path: check that the URL points at OWT's management API, default port 3000"
+	case e.Status == 400 && isOutputOp(e.Op):
+		return "OWT rejected the output: check its view, URL and protocol, container and audio/video settings in the routing policy"
 	case e.Status == 400:
 		return "OWT rejected the request body: check the room options in the routing policy"
 	case e.Status == 500 && e.Code == CodeOperationFailed:
@@ -235,12 +238,25 @@ func hintFor(e *Error, timeout time.Duration) string {
 	return ""
 }
 
+// isOutputOp reports whether op addresses a streaming-out or a recording.
+func isOutputOp(op string) bool {
+	return strings.Contains(op, "streaming-out") || strings.Contains(op, "recording")
+}
+
 func ambiguousHint(op string) string {
 	switch {
 	case strings.HasPrefix(op, "start streaming-in"):
 		return "OWT could not pull the source: check that the URL is reachable from OWT and its codecs are allowed by the room's mediaIn; the reason is only in OWT's conference and streaming agent logs"
 	case strings.HasPrefix(op, "add to view"), strings.HasPrefix(op, "remove from view"):
 		return "the stream may be gone or the view label may not exist in the room; the reason is only in OWT's conference agent log"
+	case strings.HasPrefix(op, "start streaming-out"), strings.HasPrefix(op, "start recording"):
+		return "the output may still have been created (OWT's conference answers within 2 s or the call fails): list the room's outputs and adopt it (a streaming-out by its URL) before starting another; otherwise the view does not exist or does not offer the requested formats or parameters, see OWT's conference agent log"
+	case strings.HasPrefix(op, "stop streaming-out"), strings.HasPrefix(op, "stop recording"):
+		return "the output may already be gone (a failed push or a lost source removes it silently, and OWT answers 500/1301 for a missing output): list the room's outputs"
+	case strings.HasPrefix(op, "update streaming-out"), strings.HasPrefix(op, "update recording"):
+		return "the output may be gone, or its new source does not offer its current format and parameters; the reason is only in OWT's conference agent log"
+	case strings.HasPrefix(op, "list streaming-outs"), strings.HasPrefix(op, "list recordings"):
+		return "OWT's conference did not answer the listing; the reason is only in OWT's conference agent log"
 	case strings.HasPrefix(op, "stop streaming-in"):
 		return "the stream may already be gone, OWT answers 500/1301 for a missing stream: confirm with a GET of the stream"
 	}

@@ -15,8 +15,9 @@ import (
 
 // walker walks yaml.v3 nodes and collects every problem with its line.
 type walker struct {
-	file string
-	errs Errors
+	file  string
+	errs  Errors
+	warns Errors
 }
 
 // addf records a problem at node n (line 0 when n is nil).

@@ -87,6 +87,9 @@ func (w *walker) parsePolicyNode(root *yaml.Node, prefix string, getenv func(str
 	if n, ok := f["attributes"]; ok {
 		w.checkAttributes(n, join(prefix, "attributes"), p)
 	}
+	w.checkOutputsAcrossRoutes(p)
+	p.warnings = w.warns
+	p.loops = compileLoopPatterns(p.Routes)
 	p.digest = p.computeDigest()
 	return p
 }

@@ -17,6 +17,8 @@ const maxPullURL = 4096
 
 // Resolve maps a published stream to its target. The first matching route
 // wins; when none matches the stream is ignored (Action ignore, Route -1).
+// A stream that an output of the policy pushes into SRS is ignored (Loop)
+// even when its route says route: the mix is never routed back into OWT.
 // The error, a FieldError naming the route and its line, is returned only
 // when a template renders an invalid room name or pull URL for this stream;
 // the Target then still carries the route's action, index and token. A
@@ -29,6 +31,10 @@ func (p *Policy) Resolve(in Input) (Target, error) {
 		}
 		t := Target{Action: r.Action, Route: i, Token: r.token}
 		if r.Action != ActionRoute {
+			return t, nil
+		}
+		if p.IsOutputTarget(in.Vhost, in.App, in.Stream) {
+			t.Action, t.Loop = ActionIgnore, true // the agent's own output: no loop
 			return t, nil
 		}
 		rt, err := r.target(t, in)
@@ -78,6 +84,9 @@ func (r *Route) target(t Target, in Input) (Target, error) {
 	t.Media = r.media
 	t.Transport = r.transport
 	t.BufferSize = r.bufferSize
+	if t.Outputs, err = r.renderOutputs(room); err != nil {
+		return Target{}, err
+	}
 	return t, nil
 }
 

@@ -50,6 +50,7 @@ func (w *walker) parseRoute(n *yaml.Node, field string, i int, def *Defaults, ge
 	}
 	if r.Action == ActionRoute {
 		w.parseRouteOptions(f, field, r, def)
+		w.checkOutputs(r)
 	}
 	if v, ok := f["token_env"]; ok {
 		tf := join(field, "token_env")
@@ -75,9 +76,12 @@ func (w *walker) parseRoom(n *yaml.Node, field string, r *Route) {
 	r.create = true
 	nameNode := n
 	if n.Kind == yaml.MappingNode {
-		f, ok := w.mapping(n, field, "name", "create", "options")
+		f, ok := w.mapping(n, field, "name", "create", "options", "outputs")
 		if !ok {
 			return
+		}
+		if v, ok := f["outputs"]; ok {
+			r.outputs = w.parseOutputs(v, join(field, "outputs"))
 		}
 		if v, ok := f["create"]; ok {
 			r.create, _ = w.boolean(v, join(field, "create"))

@@ -48,6 +48,13 @@ type normalRoute struct {
 	BufferSize  int            `json:"buffer_size"`
 	TokenEnv    string         `json:"token_env"`
 	TokenHash   string         `json:"token_hash"` // sha256 of the value, never the value
+	Outputs     []normalOutput `json:"outputs,omitempty"`
+}
+
+// normalOutput is the canonical form of one room output.
+type normalOutput struct {
+	URL    string `json:"url,omitempty"` // the template source
+	Output Output `json:"output"`
 }
 
 // computeDigest hashes the canonical JSON of the parsed policy.
@@ -74,6 +81,11 @@ func (p *Policy) computeDigest() string {
 		}
 		if r.pull != nil {
 			n.PullURL = r.pull.src
+		}
+		for _, o := range r.outputs {
+			x := o.out
+			x.Line, x.Field = 0, ""
+			n.Outputs = append(n.Outputs, normalOutput{URL: o.src, Output: x})
 		}
 		if r.token != "" {
 			sum := sha256.Sum256([]byte(r.token))

@@ -85,7 +85,9 @@ type Policy struct {
 	Attributes Attributes `yaml:"attributes"`
 	File       string     `yaml:"-"`
 
-	digest string // sha256 of the normalized content, set by the parser
+	digest   string        // sha256 of the normalized content, set by the parser
+	warnings Errors        // see Warnings
+	loops    []loopPattern // streams the outputs push (see IsOutputTarget)
 }
 
 // Reconcile tunes the engine and its safety rules.
@@ -146,7 +148,8 @@ type Route struct {
 	transport   string
 	bufferSize  int
 	tokenEnv    string
-	token       string // secret
+	token       string        // secret
+	outputs     []*outputSpec // room.outputs
 }
 
 // Input is what a published stream looks like to the policy.
@@ -172,6 +175,12 @@ type Target struct {
 	Transport   string
 	BufferSize  int
 	Token       string // expected publish token ("" = none); secret
+	// Outputs are the room's streaming-outs and recordings, rendered for
+	// Room (room.outputs of the route).
+	Outputs []Output
+	// Loop is set when the stream is one the agent's own outputs push into
+	// SRS: the route's action was route, and the stream is ignored instead.
+	Loop bool
 	// Unroutable, for a route action, says why the stream's names cannot be
 	// put into a pull URL (see NameProblem); the agent then keeps the
 	// stream out of OWT. "" when they can.

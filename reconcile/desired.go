@@ -32,6 +32,26 @@ type DesiredRoom struct {
 	Create  bool
 	Options map[string]any
 	Inputs  map[StreamKey]*DesiredInput
+	// Outputs are the room's streaming-outs and recordings (room.outputs of
+	// the routes that send streams here), one per key.
+	Outputs []policy.Output
+}
+
+// addOutputs merges a route's outputs into the room's: the first route
+// that declares an output key wins.
+func (r *DesiredRoom) addOutputs(outs []policy.Output) {
+	for _, o := range outs {
+		dup := false
+		for _, have := range r.Outputs {
+			if have.Key() == o.Key() {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			r.Outputs = append(r.Outputs, o)
+		}
+	}
 }
 
 // Desired is the whole desired state.
@@ -43,6 +63,9 @@ type Desired struct {
 	ByIdent map[StreamKey]StreamKey
 	// Denied and Ignored count streams the policy keeps out of OWT.
 	Denied, Ignored int
+	// Looped counts streams that the agent's own outputs push into SRS:
+	// never routed back into OWT (counted in Ignored too).
+	Looped int
 	// Errors are streams the policy could not place (bad rendered name, ...).
 	Errors []string
 	// Unroutable are the streams a route would send to OWT but that cannot
@@ -183,6 +206,9 @@ func (d *Desired) add(p *policy.Policy, key StreamKey, pull, param string, hint 
 	case policy.ActionRoute:
 	default:
 		d.Ignored++
+		if t.Loop {
+			d.Looped++
+		}
 		return false
 	}
 	if t.Unroutable != "" {
@@ -199,6 +225,7 @@ func (d *Desired) add(p *policy.Policy, key StreamKey, pull, param string, hint 
 	if r.Options == nil {
 		r.Options = t.RoomOptions
 	}
+	r.addOutputs(t.Outputs)
 	r.Inputs[key] = &DesiredInput{Key: key, Room: t.Room, URL: t.PullURL, Views: t.Views, Media: t.Media,
 		Transport: t.Transport, BufferSize: t.BufferSize, Param: param, AttrParam: p.AttributeParam(param), Hint: hint}
 	d.ByKey[key] = t.Room

@@ -81,6 +81,8 @@ type Engine struct {
 
 	// view keeps the room errors and store outcome Status shows.
 	view statusMemo
+	// outputs reconciles rooms' streaming-outs and recordings (outputs_engine.go).
+	outputs *OutputRunner
 }
 
 // NewEngine builds an engine; Run starts it.
@@ -122,6 +124,7 @@ func NewEngine(cfg Config) *Engine {
 	// OWT operations in flight across them.
 	e.applier = &Applier{OWT: cfg.OWT, Agent: cfg.Agent, Journal: cfg.Journal, Pending: e.pending, Log: cfg.Log,
 		PendingHold: cfg.PendingHold, Observe: cfg.Metrics.observeOp, Slots: make(chan struct{}, slots), RoomDeleted: e.owt.RoomDeleted}
+	e.outputs = newOutputRunner(cfg)
 	if j := cfg.Journal; j != nil {
 		e.pending.OnResolve = j.End
 		j.OnSave = e.storeWritten

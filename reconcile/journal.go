@@ -50,12 +50,13 @@ type Intent struct {
 	Kind IntentKind `json:"kind"`
 	Room string     `json:"room"`
 	// Stream and Op: for IntentInput, the SRS stream and the op id written
-	// into the streaming-in's attributes.
+	// into the streaming-in's attributes. For IntentOutput, Op is the
+	// output's key (its URL for a streaming-out).
 	Stream StreamKey `json:"stream,omitzero"`
 	Op     string    `json:"op,omitempty"`
 	At     time.Time `json:"at"`
 	// SeenIDs: for IntentRoom, the ids of the rooms of that name seen just
-	// before the create. A room of that name with any other id is the one
+	// before the create (for IntentOutput, of the room's recordings). A room of that name with any other id is the one
 	// this create made.
 	SeenIDs []string `json:"seen_ids,omitempty"`
 }
@@ -67,6 +68,8 @@ type journalDoc struct {
 	// Missing: "room|server/vhost/app/stream" -> first time seen unwanted.
 	Missing map[string]time.Time `json:"missing,omitempty"`
 	Intents []Intent             `json:"intents,omitempty"`
+	// Outputs: room name -> the streaming-outs and recordings the agent owns.
+	Outputs map[string][]OutputRecord `json:"outputs,omitempty"`
 	// Queries: "server/vhost/app/stream" -> the stored part of its publish
 	// query (policy.StoredParam: what routes read, never a publish token),
 	// so that query-matching routes place the stream after a restart.

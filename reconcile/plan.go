@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 )
 
 // OpKind is the kind of one planned operation.
@@ -41,6 +43,9 @@ type Op struct {
 	options map[string]any
 	// seenIDs: for a room create, the rooms of that name there before it.
 	seenIDs []string
+	// output: a desired output to start; outputRec: an owned one to stop.
+	output    policy.Output
+	outputRec OutputRecord
 	// duplicate: a second input of a stream that keeps one in the room (a
 	// crash leftover, or one replaced after a pull URL change). Stopping it
 	// removes nothing live, so it needs neither grace nor complete listings.
@@ -63,7 +68,7 @@ func (o Op) IsDelete() bool { return o.Kind == OpStopInput || o.Kind == OpDelete
 // Action is the terraform-like class of the op: "add", "change" or "destroy".
 func (o Op) Action() string {
 	switch o.Kind {
-	case OpCreateRoom, OpStartInput:
+	case OpCreateRoom, OpStartInput, OpStartOutput:
 		return "add"
 	case OpAddView, OpRemoveView:
 		return "change"

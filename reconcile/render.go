@@ -103,6 +103,8 @@ func writeOp(b *strings.Builder, o Op) {
 		what = "streaming-in " + streamLabel(o)
 	case OpDeleteRoom:
 		what = fmt.Sprintf("room %q (id %s)", o.Room, o.RoomID)
+	case OpStartOutput, OpStopOutput:
+		what = outputLabel(o)
 	}
 	fmt.Fprintf(b, "%s%s\n", prefix, what)
 	if o.Kind == OpStartInput {

@@ -82,8 +82,12 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 			e.log.Warn("room needs attention", "room", name, "detail", n)
 		}
 	}
+	// Outputs are stopped before their room is deleted, and started once
+	// an input of the room is in view (outputs_engine.go).
+	outErr := e.outputsBefore(ctx, obs, desired)
 	results := e.applier.ApplyRoom(ctx, &plan, obs)
-	return e.report(ctx, name, obs, desired, results, listErr, wait, budgetHeld)
+	outErr = errors.Join(outErr, e.outputsAfter(ctx, obs, desired))
+	return errors.Join(e.report(ctx, name, obs, desired, results, listErr, wait, budgetHeld), outErr)
 }
 
 // observe lists the room's streams when the snapshot asks for it. OWT's

@@ -396,7 +396,8 @@ func (s *SRSState) DesiredRoom(name string, pol *policy.Policy, pullOf func(stri
 	base := s.desired.Room(name)
 	var out *DesiredRoom
 	if base != nil {
-		out = &DesiredRoom{Name: base.Name, Create: base.Create, Options: base.Options, Inputs: make(map[StreamKey]*DesiredInput, len(base.Inputs))}
+		out = &DesiredRoom{Name: base.Name, Create: base.Create, Options: base.Options, Inputs: make(map[StreamKey]*DesiredInput, len(base.Inputs)),
+			Outputs: base.Outputs}
 		for k, in := range base.Inputs {
 			if _, gone := s.unpub[k]; gone {
 				continue
@@ -414,7 +415,7 @@ func (s *SRSState) DesiredRoom(name string, pol *policy.Policy, pullOf func(stri
 		if out == nil {
 			h := s.hints[k]
 			t, _ := pol.Resolve(policy.Input{Server: k.Server, PullBase: pullOf(k.Server), Vhost: k.Vhost, App: k.App, Stream: k.Stream, Param: srsapi.ParseParam(h.Param)})
-			out = &DesiredRoom{Name: name, Create: t.Create, Options: t.RoomOptions, Inputs: map[StreamKey]*DesiredInput{}}
+			out = &DesiredRoom{Name: name, Create: t.Create, Options: t.RoomOptions, Inputs: map[StreamKey]*DesiredInput{}, Outputs: t.Outputs}
 		}
 		out.Inputs[k] = in
 	}

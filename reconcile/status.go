@@ -32,6 +32,9 @@ type Status struct {
 	// Denied and Ignored count live streams the policy keeps out of OWT.
 	Denied  int `json:"denied"`
 	Ignored int `json:"ignored"`
+	// Looped counts live streams that the agent's own outputs push into
+	// SRS: never routed back into OWT (counted in Ignored too).
+	Looped int `json:"looped"`
 }
 
 // SRSStatus is one SRS server's last reading.
@@ -262,7 +265,7 @@ func (e *Engine) Status(now time.Time) *Status {
 	}
 	st.Store = e.storeStatus()
 	d := e.srs.Desired()
-	st.Denied, st.Ignored = d.Denied, d.Ignored
+	st.Denied, st.Ignored, st.Looped = d.Denied, d.Ignored, d.Looped
 	// Streams SRS keeps but the agent keeps out of OWT (unroutable.go):
 	// those the policy cannot place, from listings and from hooks.
 	for _, u := range e.Unroutable() {

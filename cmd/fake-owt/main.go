@@ -57,6 +57,11 @@ type config struct {
 	unreachable      string
 	idleTimeout      time.Duration
 	seed             int64
+	outputDelay      time.Duration
+	outputRPCTimeout time.Duration
+	pushFail         string
+	pushFailAfter    time.Duration
+	recordingHost    string
 }
 
 // usage heads fake-owt --help.
@@ -96,6 +101,11 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (confi
 	fs.StringVar(&c.unreachable, "unreachable", "", "regexp of streaming-in URLs that fail with 500/1301")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 0, "drop the mixed streams of a room idle this long (0 = never)")
 	fs.Int64Var(&c.seed, "seed", 0, "random seed for ids and faults (0 = time based)")
+	fs.DurationVar(&c.outputDelay, "output-delay", 0, "time a new streaming-out or recording stays connecting (past --output-rpc-timeout the POST fails with 500/1301 and the output still appears)")
+	fs.DurationVar(&c.outputRPCTimeout, "output-rpc-timeout", owtfake.DefaultOutputRPCTimeout, "RPC timeout of output POSTs (OWT: 2s)")
+	fs.StringVar(&c.pushFail, "push-fail", "", "regexp of streaming-out URLs whose push fails: the output vanishes (hosts under .invalid always fail)")
+	fs.DurationVar(&c.pushFailAfter, "push-fail-after", owtfake.DefaultPushFailAfter, "how long after connecting a failing push vanishes")
+	fs.StringVar(&c.recordingHost, "recording-host", "127.0.0.1", "recording node address reported in recordings' storage.host")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -125,6 +135,8 @@ func newFake(c config) (*owtfake.Server, error) {
 		Services:    map[string]string{c.serviceID: c.serviceKey},
 		IdleTimeout: c.idleTimeout,
 		Seed:        c.seed,
+
+		RecordingHost: c.recordingHost,
 	})
 	fake.SetLatency(c.latency)
 	fake.SetLatencyJitter(c.jitter)
@@ -135,6 +147,11 @@ func newFake(c config) (*owtfake.Server, error) {
 	if err := fake.SetUnreachable(c.unreachable); err != nil {
 		return nil, fmt.Errorf("--unreachable: %w", err)
 	}
+	if err := fake.SetPushFailure(c.pushFail, c.pushFailAfter); err != nil {
+		return nil, fmt.Errorf("--push-fail: %w", err)
+	}
+	fake.SetOutputDelay(c.outputDelay)
+	fake.SetOutputRPCTimeout(c.outputRPCTimeout)
 	return fake, nil
 }
 

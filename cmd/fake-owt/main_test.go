@@ -150,3 +150,40 @@ func TestCreateRoomReplyDelayFlag(t *testing.T) {
 		t.Fatalf("fault settings %+v, %v; want create_room_reply_delay_ms 150", f, err)
 	}
 }
+
+func TestOutputFlags(t *testing.T) {
+	c, err := parseFlags([]string{"--service-id", testID, "--service-key", "k", "--output-delay", "3s",
+		"--output-rpc-timeout", "250ms", "--push-fail", "^rtmp://down/", "--push-fail-after", "40ms", "--recording-host", "10.0.0.5"}, io.Discard, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := newFake(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(srv.URL + "/control/fault")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var f struct {
+		OutputDelay   float64 `json:"output_delay_ms"`
+		RPCTimeout    float64 `json:"output_rpc_timeout_ms"`
+		PushFail      string  `json:"push_fail"`
+		PushFailAfter float64 `json:"push_fail_after_ms"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil || f.OutputDelay != 3000 || f.RPCTimeout != 250 ||
+		f.PushFail != "^rtmp://down/" || f.PushFailAfter != 40 {
+		t.Fatalf("fault settings %+v, %v", f, err)
+	}
+	c.pushFail = "("
+	if _, err := newFake(c); err == nil || !strings.Contains(err.Error(), "--push-fail") {
+		t.Fatalf("invalid --push-fail: %v", err)
+	}
+	d, err := parseFlags([]string{"--service-id", testID, "--service-key", "k"}, io.Discard, noEnv)
+	if err != nil || d.outputRPCTimeout != 2*time.Second || d.pushFailAfter != time.Second || d.recordingHost != "127.0.0.1" {
+		t.Fatalf("defaults %+v, %v", d, err)
+	}
+}

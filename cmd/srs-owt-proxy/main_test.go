@@ -49,6 +49,8 @@ func TestCommandLine(t *testing.T) {
 	empty := filepath.Join(dir, "empty.yaml")
 	os.WriteFile(empty, []byte("routes: []\n"), 0o644)
 	os.WriteFile(bad, []byte("routes:\n  - match: {app: live}\n    room: \"{{.Nope}}\"\n    colour: red\n"), 0o644)
+	loop := filepath.Join(dir, "loop.yaml")
+	os.WriteFile(loop, []byte("routes:\n  - match: {app: \"*\"}\n    room:\n      name: \"{{.Stream}}\"\n      outputs: [{view: common, url: \"rtmp://127.0.0.1/mix/{{.Room}}\"}]\n"), 0o644)
 	cases := []struct {
 		args     []string
 		code     int
@@ -61,6 +63,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"validate", "--policy", bad}, 1, "", "bad.yaml:3: routes[0].room"},
 		{[]string{"validate", "--policy", bad}, 1, "", "bad.yaml:4: routes[0].colour"},
 		{[]string{"validate"}, 1, "", "give --config, --policy or both"},
+		{[]string{"validate", "--policy", loop}, 0, "valid: " + loop, "warning: " + loop + ":5: routes[0].room.outputs[0].url: the pushed stream __defaultVhost__/mix/sample matches routes[0]"},
 		{[]string{"validate", "--policy", empty}, 0, "valid: " + empty, "warning: " + empty + ": routes is empty: nothing will be routed to OWT"},
 		{[]string{"diff"}, 1, "", "--config is required"},
 		{[]string{"diff", "--config", "x.yaml", "--output", "yaml"}, 1, "", `--output "yaml"`},

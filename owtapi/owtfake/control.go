@@ -34,6 +34,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, s.currentFaults())
+	case "GET /control/outputs":
+		writeJSON(w, http.StatusOK, s.Outputs())
+	case "POST /control/drop-output":
+		var req struct{ Room, Output string }
+		if !decodeControl(w, r, &req) {
+			return
+		}
+		if err := s.DropOutput(req.Room, req.Output); err != nil {
+			controlError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 	case "POST /control/wipe":
 		s.Wipe()
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true})

@@ -76,6 +76,9 @@ func (s *Server) Wipe() {
 	now := time.Now()
 	for _, list := range s.byService {
 		for _, r := range list {
+			for len(r.outputs) > 0 {
+				r.removeOutputAt(0, ReasonWipe, now)
+			}
 			for _, st := range r.order {
 				s.deleted = append(s.deleted, DeleteRecord{Kind: "stream", Room: r.id, Stream: st.id, URL: st.url, Reason: ReasonWipe, Time: now})
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -17,11 +18,92 @@ type faultState struct {
 	errorRate        map[string]float64 // route ("" = all) -> probability
 	dropRate         map[string]float64
 	unreachable      *regexp.Regexp
+	outputDelay      time.Duration  // time an output stays connecting
+	outputRPC        time.Duration  // the management API's RPC timeout (real: 2 s)
+	pushFail         *regexp.Regexp // streaming-out URLs whose push fails
+	pushFailAfter    time.Duration  // how long after connecting a failing push vanishes
+}
+
+// Output fault defaults: OWT's amqpClient RPC timeout, and how long an
+// unreachable push target takes to fail (DNS or TCP failure is fast).
+const (
+	DefaultOutputRPCTimeout = 2 * time.Second
+	DefaultPushFailAfter    = time.Second
+)
+
+// outputFaults is a copy of the output knobs for one request.
+type outputFaults struct {
+	delay, rpcTimeout, failAfter time.Duration
+	pushFail                     *regexp.Regexp
+}
+
+// pushFails reports whether a push to u fails, and after how long. A host
+// under .invalid never resolves; other URLs fail when they match the
+// push-fail pattern.
+func (f outputFaults) pushFails(u string) (time.Duration, bool) {
+	if strings.HasSuffix(outputHost(u), ".invalid") || (f.pushFail != nil && f.pushFail.MatchString(u)) {
+		return f.failAfter, true
+	}
+	return 0, false
+}
+
+// outputFaults returns the output knobs.
+func (s *Server) outputFaults() outputFaults {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	return outputFaults{delay: s.faults.outputDelay, rpcTimeout: s.faults.outputRPC,
+		failAfter: s.faults.pushFailAfter, pushFail: s.faults.pushFail}
+}
+
+// SetOutputDelay makes a new streaming-out or recording stay connecting
+// (not listed) for d, as when the conference or the streaming node is slow.
+// POST answers when it connects, or with 500/1301
+// "RPC:addServerSideSubscription failed" at the RPC timeout if d is longer:
+// the output then still appears at d, an orphan the client has no id for.
+func (s *Server) SetOutputDelay(d time.Duration) {
+	s.faultMu.Lock()
+	s.faults.outputDelay = d
+	s.faultMu.Unlock()
+}
+
+// SetOutputRPCTimeout sets the RPC timeout of output POSTs (default 2 s, as
+// in OWT); tests shorten it. d <= 0 restores the default.
+func (s *Server) SetOutputRPCTimeout(d time.Duration) {
+	if d <= 0 {
+		d = DefaultOutputRPCTimeout
+	}
+	s.faultMu.Lock()
+	s.faults.outputRPC = d
+	s.faultMu.Unlock()
+}
+
+// SetPushFailure makes the push of every streaming-out whose URL matches
+// pattern fail after it connects: after that long (<= 0: the default 1 s)
+// the output silently vanishes from the list, as OWT's does. "" clears the
+// pattern (hosts under .invalid still fail). An invalid pattern is reported
+// and changes nothing.
+func (s *Server) SetPushFailure(pattern string, after time.Duration) error {
+	var re *regexp.Regexp
+	if pattern != "" {
+		var err error
+		if re, err = regexp.Compile(pattern); err != nil {
+			return fmt.Errorf("owtfake: push failure pattern %q is not a valid regexp: %w", pattern, err)
+		}
+	}
+	if after <= 0 {
+		after = DefaultPushFailAfter
+	}
+	s.faultMu.Lock()
+	s.faults.pushFail = re
+	s.faults.pushFailAfter = after
+	s.faultMu.Unlock()
+	return nil
 }
 
 // newFaultState returns knobs that inject nothing.
 func newFaultState(seed int64) faultState {
-	return faultState{rng: newIDSource(seed), errorRate: map[string]float64{}, dropRate: map[string]float64{}}
+	return faultState{rng: newIDSource(seed), errorRate: map[string]float64{}, dropRate: map[string]float64{},
+		outputRPC: DefaultOutputRPCTimeout, pushFailAfter: DefaultPushFailAfter}
 }
 
 // rateFor returns the route's own rate if set, else the all-routes rate.
@@ -163,6 +245,10 @@ type faultSettings struct {
 	StreamingInDelayMS *float64           `json:"streaming_in_delay_ms,omitempty"`
 	CreateRoomReplyMS  *float64           `json:"create_room_reply_delay_ms,omitempty"`
 	Unreachable        *string            `json:"unreachable,omitempty"`
+	OutputDelayMS      *float64           `json:"output_delay_ms,omitempty"`
+	OutputRPCTimeoutMS *float64           `json:"output_rpc_timeout_ms,omitempty"`
+	PushFail           *string            `json:"push_fail,omitempty"`
+	PushFailAfterMS    *float64           `json:"push_fail_after_ms,omitempty"`
 }
 
 // currentFaults returns the knobs as set now.
@@ -170,9 +256,12 @@ func (s *Server) currentFaults() faultSettings {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	ms := func(d time.Duration) *float64 { v := float64(d) / float64(time.Millisecond); return &v }
-	unreachable := ""
+	unreachable, pushFail := "", ""
 	if s.faults.unreachable != nil {
 		unreachable = s.faults.unreachable.String()
+	}
+	if s.faults.pushFail != nil {
+		pushFail = s.faults.pushFail.String()
 	}
 	copyRates := func(m map[string]float64) map[string]float64 {
 		out := make(map[string]float64, len(m))
@@ -185,7 +274,9 @@ func (s *Server) currentFaults() faultSettings {
 		LatencyMS: ms(s.faults.latency), JitterMS: ms(s.faults.jitter),
 		ErrorRate: copyRates(s.faults.errorRate), DropRate: copyRates(s.faults.dropRate),
 		StreamingInDelayMS: ms(s.faults.streamingInDelay), CreateRoomReplyMS: ms(s.faults.createRoomDelay),
-		Unreachable: &unreachable,
+		Unreachable:   &unreachable,
+		OutputDelayMS: ms(s.faults.outputDelay), OutputRPCTimeoutMS: ms(s.faults.outputRPC),
+		PushFail: &pushFail, PushFailAfterMS: ms(s.faults.pushFailAfter),
 	}
 }
 
@@ -196,6 +287,29 @@ func (s *Server) applyFaults(f faultSettings) error {
 		if err := s.SetUnreachable(*f.Unreachable); err != nil {
 			return err
 		}
+	}
+	if f.PushFail != nil || f.PushFailAfterMS != nil {
+		cur := s.outputFaults()
+		pattern := ""
+		if cur.pushFail != nil {
+			pattern = cur.pushFail.String()
+		}
+		if f.PushFail != nil {
+			pattern = *f.PushFail
+		}
+		after := cur.failAfter
+		if f.PushFailAfterMS != nil {
+			after = ms(*f.PushFailAfterMS)
+		}
+		if err := s.SetPushFailure(pattern, after); err != nil {
+			return err
+		}
+	}
+	if f.OutputDelayMS != nil {
+		s.SetOutputDelay(ms(*f.OutputDelayMS))
+	}
+	if f.OutputRPCTimeoutMS != nil {
+		s.SetOutputRPCTimeout(ms(*f.OutputRPCTimeoutMS))
 	}
 	if f.LatencyMS != nil {
 		s.SetLatency(ms(*f.LatencyMS))

@@ -101,6 +101,7 @@ func (s *Server) handleCreateRoom(c *call) {
 func (s *Server) insertRoomLocked(service string, doc map[string]any, via string) *room {
 	now := time.Now()
 	r := newRoom(s.ids.objectID(now), service, doc, now)
+	r.log = &s.deleted
 	s.rooms[r.id] = r
 	s.byService[service] = append(s.byService[service], r)
 	s.roomsCreated = append(s.roomsCreated, RoomRecord{Service: service, Room: r.id, Name: r.name(), Via: via, Time: now})
@@ -161,6 +162,13 @@ func (s *Server) handleDeleteRoom(c *call) {
 // deleteRoomLocked removes a room and everything in it, recording the
 // deletions. Callers hold s.mu.
 func (s *Server) deleteRoomLocked(r *room, reason string, now time.Time) {
+	outReason := reason
+	if reason == ReasonAPI {
+		outReason = ReasonRoomDeleted
+	}
+	for len(r.outputs) > 0 {
+		r.removeOutputAt(0, outReason, now)
+	}
 	for _, st := range r.order {
 		s.deleted = append(s.deleted, DeleteRecord{Kind: "stream", Room: r.id, Stream: st.id, URL: st.url, Reason: reason, Time: now})
 	}

@@ -18,6 +18,8 @@ type room struct {
 	streams      map[string]*stream // forward streams by id, connecting ones included
 	order        []*stream          // forward streams in insertion order
 	participants []Participant
+	outputs      []*output       // streaming-outs and recordings in insertion order
+	log          *[]DeleteRecord // the server's deletion history (outputs that vanish)
 
 	active    bool       // a conference runs for the room
 	idleSince time.Time  // when the active room last became empty
@@ -137,9 +139,10 @@ func (r *room) activate() {
 	}
 }
 
-// empty reports whether the room has neither inputs nor participants.
+// empty reports whether the room has neither inputs nor participants nor
+// outputs (outputs keep a conference alive: roomIsIdle counts them).
 func (r *room) empty() bool {
-	return len(r.streams) == 0 && len(r.participants) == 0
+	return len(r.streams) == 0 && len(r.participants) == 0 && len(r.outputs) == 0
 }
 
 // noteMaybeIdle starts the idle clock when the room just became empty.
@@ -152,6 +155,7 @@ func (r *room) noteMaybeIdle(now time.Time) {
 // refresh tears the conference down once it has been idle for idle
 // (0 = never).
 func (r *room) refresh(now time.Time, idle time.Duration) {
+	r.expireOutputs(now)
 	if !r.active || idle <= 0 || r.idleSince.IsZero() || !r.empty() {
 		return
 	}
@@ -204,6 +208,7 @@ func (r *room) removeStream(id string, now time.Time) bool {
 		return false
 	}
 	delete(r.streams, id)
+	r.removeOutputsFedBy(id, now)
 	for i, o := range r.order {
 		if o == st {
 			r.order = append(r.order[:i], r.order[i+1:]...)

@@ -17,6 +17,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Seed seeds the random ids and fault decisions; 0 = time based.
 	Seed int64
+	// RecordingHost is the recording node address reported in each
+	// recording's storage.host (default 127.0.0.1).
+	RecordingHost string
 }
 
 // Server is an in-memory OWT management API; it is an http.Handler and safe
@@ -35,6 +38,9 @@ type Server struct {
 	roomsCreated []RoomRecord
 	counts       map[string]int
 
+	outputsCreated []OutputRecord
+	recordingHost  string
+
 	faultMu sync.Mutex
 	faults  faultState
 }
@@ -48,6 +54,11 @@ func New(opts Options) *Server {
 		rooms:       map[string]*room{},
 		byService:   map[string][]*room{},
 		counts:      map[string]int{},
+
+		recordingHost: opts.RecordingHost,
+	}
+	if s.recordingHost == "" {
+		s.recordingHost = "127.0.0.1"
 	}
 	for id, key := range opts.Services {
 		s.services[strings.ToLower(id)] = key
@@ -199,6 +210,9 @@ func match(method string, segs []string, c *call) (string, handlerFunc) {
 		resource := segs[3]
 		if len(segs) == 5 {
 			resource += "/id"
+		}
+		if name, h, ok := matchOutputs(method, resource); ok {
+			return name, h
 		}
 		switch method + " " + resource {
 		case "GET streams":

@@ -1,6 +1,7 @@
 package owtfake
 
 import (
+	"fmt"
 	"sort"
 	"time"
 )
@@ -25,6 +26,34 @@ type State struct {
 	Deleted      []DeleteRecord `json:"deleted"`       // every stream and room deletion
 	Modified     []ModifyRecord `json:"modified"`      // every PATCH of a stream and PUT of a room that reached its target
 	RoomsCreated []RoomRecord   `json:"rooms_created"` // every room ever created, kept across Wipe
+	// OutputsCreated is every streaming-out and recording ever created,
+	// kept across Wipe; their ends are in Deleted (kind "output").
+	OutputsCreated []OutputRecord `json:"outputs_created"`
+}
+
+// OutputRecord is one streaming-out or recording creation.
+type OutputRecord struct {
+	Service string    `json:"service"`
+	Room    string    `json:"room"`
+	Output  string    `json:"output"`
+	Kind    string    `json:"kind"` // "streaming" or "recording"
+	URL     string    `json:"url,omitempty"`
+	Time    time.Time `json:"time"`
+}
+
+// OutputState is one live output in a RoomState.
+type OutputState struct {
+	ID        string `json:"id"`
+	Kind      string `json:"kind"` // "streaming" or "recording"
+	URL       string `json:"url,omitempty"`
+	Protocol  string `json:"protocol,omitempty"`
+	Container string `json:"container,omitempty"`
+	// Parameters are the HLS/DASH settings OWT keeps (never in REST answers).
+	Parameters map[string]any `json:"parameters,omitempty"`
+	AudioFrom  string         `json:"audio_from,omitempty"`
+	VideoFrom  string         `json:"video_from,omitempty"`
+	Connecting bool           `json:"connecting"`         // not listed yet
+	FailsAt    time.Time      `json:"fails_at,omitempty"` // when its push fails (zero: never)
 }
 
 // ModifyRecord is one change request that reached an existing room or
@@ -56,6 +85,7 @@ type RoomState struct {
 	Active       bool          `json:"active"` // a conference runs: mixed streams are listed
 	Streams      []StreamState `json:"streams"`
 	Participants []Participant `json:"participants"`
+	Outputs      []OutputState `json:"outputs"`
 }
 
 // StreamState is one forward stream in a RoomState.
@@ -100,6 +130,8 @@ func (s *Server) Dump() State {
 		Deleted:      append([]DeleteRecord(nil), s.deleted...),
 		Modified:     append([]ModifyRecord{}, s.modified...),
 		RoomsCreated: append([]RoomRecord{}, s.roomsCreated...),
+
+		OutputsCreated: append([]OutputRecord{}, s.outputsCreated...),
 	}
 	for _, c := range s.created {
 		c.Attributes = deepCopy(c.Attributes)
@@ -113,6 +145,7 @@ func (s *Server) Dump() State {
 			rs.Streams = append(rs.Streams, StreamState{ID: f.id, Type: f.infoType, Owner: f.owner, URL: f.url,
 				Attributes: deepCopy(f.attributes), InViews: append([]string{}, f.inViews...), Connecting: f.readyAt.After(now)})
 		}
+		rs.Outputs = outputStates(r, now)
 		st.Rooms = append(st.Rooms, rs)
 	}
 	sort.Slice(st.Rooms, func(i, j int) bool { return st.Rooms[i].ID < st.Rooms[j].ID })
@@ -120,6 +153,72 @@ func (s *Server) Dump() State {
 		st.Deleted = []DeleteRecord{}
 	}
 	return st
+}
+
+// outputStates describes the live outputs of r.
+func outputStates(r *room, now time.Time) []OutputState {
+	out := make([]OutputState, 0, len(r.outputs))
+	for _, o := range r.outputs {
+		os := OutputState{ID: o.id, Kind: o.kind, URL: o.url, Protocol: o.protocol, Container: o.container,
+			Connecting: o.connecting(now), FailsAt: o.failAt, Parameters: deepCopyMap(o.params)}
+		if o.audio != nil {
+			os.AudioFrom = o.audio.from
+		}
+		if o.video != nil {
+			os.VideoFrom = o.video.from
+		}
+		out = append(out, os)
+	}
+	return out
+}
+
+// deepCopyMap copies a JSON-like map (nil stays nil).
+func deepCopyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return deepCopy(m).(map[string]any)
+}
+
+// RoomOutputs is the live outputs of one room, as the control API dumps them.
+type RoomOutputs struct {
+	Room    string        `json:"room"`
+	Name    string        `json:"name"`
+	Outputs []OutputState `json:"outputs"`
+}
+
+// Outputs returns the live outputs of every room that has any (rooms sorted
+// by id), connecting ones included.
+func (s *Server) Outputs() []RoomOutputs {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	out := []RoomOutputs{}
+	for _, r := range s.rooms {
+		r.refresh(now, s.idleTimeout)
+		if len(r.outputs) > 0 {
+			out = append(out, RoomOutputs{Room: r.id, Name: r.name(), Outputs: outputStates(r, now)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Room < out[j].Room })
+	return out
+}
+
+// DropOutput removes a live output at once without any REST call, as a
+// fatal push error or the peer going away does.
+func (s *Server) DropOutput(room, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[room]
+	if r == nil {
+		return fmt.Errorf("owtfake: drop output %s: room %s does not exist", id, room)
+	}
+	o, i := r.findOutput(id)
+	if o == nil {
+		return fmt.Errorf("owtfake: drop output: output %s is not in room %s", id, room)
+	}
+	r.removeOutputAt(i, ReasonPushFailed, time.Now())
+	return nil
 }
 
 // Counts returns the number of requests handled per route name (Route*

@@ -1,0 +1,187 @@
+package reconcile_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
+)
+
+const outputsPolicy = `reconcile: {interval: 200ms, delete_grace: 100ms, max_deletes: 50, allow_empty: true, concurrency: 4}
+routes:
+  - match: {app: live}
+    room:
+      name: "{{.Stream}}"
+      outputs:
+        - {view: common, url: "rtmp://127.0.0.1:1935/mix/{{.Room}}"}
+        - {view: common, record: {container: mkv}}
+  - match: {app: "*"}
+    room: "{{.App}}-{{.Stream}}"
+`
+
+// liveOutputs returns the live outputs of the room named name ("" when
+// the room does not exist).
+func liveOutputs(st owtfake.State, name string) (roomID string, outs []owtfake.OutputState) {
+	for _, r := range st.Rooms {
+		if r.Name == name {
+			return r.ID, r.Outputs
+		}
+	}
+	return "", nil
+}
+
+// checkOutputs says what is wrong with the outputs of room name: want
+// streaming-out URLs (connected), plus recordings.
+func checkOutputs(st owtfake.State, name string, urls []string, recordings int) string {
+	id, outs := liveOutputs(st, name)
+	if id == "" {
+		return fmt.Sprintf("room %s does not exist", name)
+	}
+	var got []string
+	recs := 0
+	for _, o := range outs {
+		if o.Connecting {
+			continue
+		}
+		if o.Kind == "recording" {
+			recs++
+			if o.VideoFrom != id+"-common" {
+				return fmt.Sprintf("recording from %s", o.VideoFrom)
+			}
+			continue
+		}
+		got = append(got, o.URL)
+		if o.VideoFrom != id+"-common" || o.AudioFrom != id+"-common" {
+			return fmt.Sprintf("output %s from %s/%s", o.URL, o.AudioFrom, o.VideoFrom)
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(urls, ",") || recs != recordings {
+		return fmt.Sprintf("room %s has outputs %v and %d recording(s), want %v and %d", name, got, recs, urls, recordings)
+	}
+	return ""
+}
+
+// TestOutputsLifecycle: an output of view common with the rendered URL
+// appears once the input is in view; a failing push is started again after
+// backoff; the pushed stream is never routed back into OWT; unpublish stops
+// the outputs and deletes the room.
+func TestOutputsLifecycle(t *testing.T) {
+	r := newRig(t, rigOpts{policy: outputsPolicy})
+	r.publish("live", "class-1", "")
+	r.converge(lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"class-1": {"live/class-1"}}}, 5*time.Second)
+	url := "rtmp://127.0.0.1:1935/mix/class-1"
+	if _, err := lab.WaitFor(context.Background(), 5*time.Second, func() string {
+		return checkOutputs(r.lab.OWT.Dump(), "class-1", []string{url}, 1)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.state.OwnedOutputs(); n != 2 {
+		t.Fatalf("journal owns %d outputs, want 2", n)
+	}
+
+	// The mix is pushed back into SRS: the agent must not route it into OWT.
+	r.publish("mix", "class-1", "")
+	time.Sleep(600 * time.Millisecond)
+	for _, rm := range r.lab.OWT.Dump().Rooms {
+		if rm.Name == "mix-class-1" {
+			t.Fatal("the output's own stream was routed back into OWT")
+		}
+	}
+	if st := r.engine.Status(time.Now()); st.Looped != 1 {
+		t.Errorf("status looped = %d, want 1", st.Looped)
+	}
+
+	// The push fails: the output vanishes and is started again after backoff.
+	if err := r.lab.OWT.SetPushFailure("^"+url+"$", 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	roomID, outs := liveOutputs(r.lab.OWT.Dump(), "class-1")
+	for _, o := range outs {
+		if o.Kind == "streaming" {
+			if err := r.lab.OWT.DropOutput(roomID, o.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := lab.WaitFor(context.Background(), 5*time.Second, func() string {
+		n := 0
+		for _, c := range r.lab.OWT.Dump().OutputsCreated {
+			if c.URL == url {
+				n++
+			}
+		}
+		if n < 3 {
+			return fmt.Sprintf("%d starts of the failing output", n)
+		}
+		return ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Restarts are spaced by a growing backoff, not a tight loop.
+	var starts []time.Time
+	for _, c := range r.lab.OWT.Dump().OutputsCreated {
+		if c.URL == url {
+			starts = append(starts, c.Time)
+		}
+	}
+	if gap := starts[2].Sub(starts[1]); gap < 100*time.Millisecond {
+		t.Errorf("restart %s after the previous one; want backoff", gap)
+	}
+	if err := r.lab.OWT.SetPushFailure("", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lab.WaitFor(context.Background(), 5*time.Second, func() string {
+		return checkOutputs(r.lab.OWT.Dump(), "class-1", []string{url}, 1)
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Unpublish: the outputs are stopped by the agent, then the room goes.
+	if err := r.lab.SRS.Unpublish(context.Background(), "__defaultVhost__", "live", "class-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.lab.SRS.Unpublish(context.Background(), "__defaultVhost__", "mix", "class-1"); err != nil {
+		t.Fatal(err)
+	}
+	r.converge(lab.Want{Views: []string{"common"}, Rooms: map[string][]string{}}, 5*time.Second)
+	st := r.lab.OWT.Dump()
+	for _, d := range st.Deleted {
+		if d.Kind == "output" && d.Reason == owtfake.ReasonRoomDeleted {
+			t.Errorf("output %s was removed with its room, not stopped first", d.Stream)
+		}
+	}
+	if n := r.state.OwnedOutputs(); n != 0 {
+		t.Fatalf("journal still owns %d outputs", n)
+	}
+}
+
+// TestOutputsAdoptAfterAmbiguousAnswer: OWT's conference is slower than
+// its 2 s RPC limit, so the POST answers 500/1301 while the output is
+// created anyway; the agent adopts it by URL instead of starting another.
+func TestOutputsAdoptAfterAmbiguousAnswer(t *testing.T) {
+	r := newRig(t, rigOpts{policy: strings.Replace(outputsPolicy, "        - {view: common, record: {container: mkv}}\n", "", 1)})
+	r.lab.OWT.SetOutputRPCTimeout(100 * time.Millisecond)
+	r.lab.OWT.SetOutputDelay(400 * time.Millisecond)
+	r.publish("live", "slow", "")
+	url := "rtmp://127.0.0.1:1935/mix/slow"
+	if _, err := lab.WaitFor(context.Background(), 8*time.Second, func() string {
+		return checkOutputs(r.lab.OWT.Dump(), "slow", []string{url}, 0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	st := r.lab.OWT.Dump()
+	if len(st.OutputsCreated) != 1 {
+		t.Fatalf("%d outputs created for one declared output; want 1 (adopted, not duplicated)", len(st.OutputsCreated))
+	}
+	if n := r.state.OwnedOutputs(); n != 1 {
+		t.Fatalf("journal owns %d outputs, want the adopted one", n)
+	}
+	if in := r.state.Intents(); len(in) != 0 {
+		t.Fatalf("open intents left: %+v", in)
+	}
+}
