@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -106,11 +107,15 @@ type OutputRunner struct {
 	OWT      OutputOWT
 	Journal  *Journal
 	Failures *outputFailures
-	Log      interface {
-		Info(msg string, args ...any)
-		Warn(msg string, args ...any)
+	Log      *slog.Logger // nil: discard
+	Now      func() time.Time
+}
+
+func (r *OutputRunner) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
 	}
-	Now func() time.Time
+	return r.Log
 }
 
 func (r *OutputRunner) now() time.Time {
@@ -147,8 +152,13 @@ func (r *OutputRunner) Run(ctx context.Context, obs *ObservedRoom, declared []po
 		return pass, nil
 	}
 	if !obs.Exists {
+		if !apply {
+			// diff of a room not made yet: its outputs follow its inputs.
+			pass.Ops = PlanOutputs(OutputContext{Room: name, Desired: declared, InputInView: inView, Observed: ObservedOutputs{Listed: true}})
+			return pass, nil
+		}
 		// Outputs die with their room.
-		if apply && r.Journal != nil {
+		if r.Journal != nil {
 			for _, rec := range records {
 				r.Journal.ForgetOutput(name, rec.ID)
 			}
@@ -250,7 +260,7 @@ func (r *OutputRunner) settle(name, roomID string, observed ObservedOutputs, int
 		if r.Failures != nil {
 			delay = r.Failures.vanished(name, v.Key, v.Started, now)
 		}
-		r.Log.Warn("output vanished from OWT (its push failed or its source went away); starting it again with backoff",
+		r.log().Warn("output vanished from OWT (its push failed or its source went away); starting it again with backoff",
 			"room", name, "output", v.ID, "url", v.URL, "view", v.View, "retry_in", delay.Round(time.Millisecond))
 	}
 	owned := map[string]bool{}
@@ -265,7 +275,7 @@ func (r *OutputRunner) settle(name, roomID string, observed ObservedOutputs, int
 		if !recorded[o.ID] {
 			o.Started = now
 			j.OutputStarted("", name, o)
-			r.Log.Warn("adopted a streaming-out with this agent's URL (a start whose answer was lost)", "room", name, "output", o.ID, "url", o.URL)
+			r.log().Warn("adopted a streaming-out with this agent's URL (a start whose answer was lost)", "room", name, "output", o.ID, "url", o.URL)
 		}
 	}
 	for _, in := range intents {
@@ -353,7 +363,7 @@ func (r *OutputRunner) start(ctx context.Context, o Op, listed []ListedOutput) (
 		if r.Journal != nil {
 			r.Journal.OutputStarted(in.ID, o.Room, OutputRecord{ID: id, Key: d.Key(), URL: url, View: d.View, Started: r.now()})
 		}
-		r.Log.Info("output started", "room", o.Room, "output", id, "what", d.String())
+		r.log().Info("output started", "room", o.Room, "output", id, "what", d.String())
 		return "ok", nil
 	}
 	if !mayHaveHappened(err) {
@@ -366,7 +376,7 @@ func (r *OutputRunner) start(ctx context.Context, o Op, listed []ListedOutput) (
 	if again, lerr := ListOutputs(ctx, r.OWT, o.RoomID); lerr == nil && r.Journal != nil {
 		if l, ok := findNewOutput(again, d, o.RoomID, in.SeenIDs, nil); ok {
 			r.Journal.OutputStarted(in.ID, o.Room, OutputRecord{ID: l.ID, Key: d.Key(), URL: l.URL, View: d.View, Started: r.now()})
-			r.Log.Warn("output start answered with an error but OWT made it; adopted", "room", o.Room, "output", l.ID, "what", d.String(), "err", err)
+			r.log().Warn("output start answered with an error but OWT made it; adopted", "room", o.Room, "output", l.ID, "what", d.String(), "err", err)
 			return "ok", nil
 		}
 	}
@@ -399,7 +409,7 @@ func (r *OutputRunner) stop(ctx context.Context, o Op) (string, error) {
 	if r.Journal != nil {
 		r.Journal.ForgetOutput(o.Room, o.StreamID)
 	}
-	r.Log.Info("output stopped", "room", o.Room, "output", o.StreamID, "reason", o.Reason)
+	r.log().Info("output stopped", "room", o.Room, "output", o.StreamID, "reason", o.Reason)
 	if err != nil {
 		return "gone", nil
 	}
