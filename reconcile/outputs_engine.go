@@ -109,6 +109,8 @@ type OutputRunner struct {
 	Failures *outputFailures
 	Log      *slog.Logger // nil: discard
 	Now      func() time.Time
+	// Restarted, if set, is told the room of every output that vanished.
+	Restarted func(room string)
 }
 
 func (r *OutputRunner) log() *slog.Logger {
@@ -256,6 +258,9 @@ func (r *OutputRunner) settle(name, roomID string, observed ObservedOutputs, int
 	}
 	for _, v := range observed.Vanished {
 		j.ForgetOutput(name, v.ID)
+		if r.Restarted != nil {
+			r.Restarted(name)
+		}
 		delay := time.Duration(0)
 		if r.Failures != nil {
 			delay = r.Failures.vanished(name, v.Key, v.Started, now)
@@ -438,7 +443,8 @@ func newOutputRunner(cfg Config) *OutputRunner {
 		return nil
 	}
 	base := max(cfg.RetryBase*5, 100*time.Millisecond)
-	return &OutputRunner{OWT: oo, Journal: cfg.Journal, Failures: newOutputFailures(base, max(cfg.RetryMax, base)), Log: cfg.Log}
+	return &OutputRunner{OWT: oo, Journal: cfg.Journal, Failures: newOutputFailures(base, max(cfg.RetryMax, base)), Log: cfg.Log,
+		Restarted: cfg.Metrics.outputRestarted}
 }
 
 // outputsBefore stops the outputs of a room no stream is routed to any
@@ -471,4 +477,40 @@ func (e *Engine) runOutputs(ctx context.Context, obs *ObservedRoom, declared []p
 		_ = e.cfg.Journal.Commit(ctx)
 	}
 	return err
+}
+
+// outputsDesired sets the output gauges from a desired state.
+func (m *Metrics) outputsDesired(d *Desired) {
+	if m == nil || d == nil {
+		return
+	}
+	n := 0
+	for _, r := range d.Rooms {
+		if len(r.Inputs) > 0 {
+			n += len(r.Outputs)
+		}
+	}
+	m.OutputsDesired.Set(float64(n))
+	m.LoopedStreams.Set(float64(d.Looped))
+}
+
+// setOutputFuncs makes outputs_owned read the journal.
+func (m *Metrics) setOutputFuncs(j *Journal) {
+	if m == nil {
+		return
+	}
+	f := func() float64 {
+		if j == nil {
+			return 0
+		}
+		return float64(j.OwnedOutputs())
+	}
+	m.outputsOwned.Store(&f)
+}
+
+// outputRestarted counts an output of room that vanished.
+func (m *Metrics) outputRestarted(room string) {
+	if m != nil {
+		m.OutputRestarts.WithLabelValues(room).Inc()
+	}
 }
