@@ -45,7 +45,10 @@ lint:
 	$(GO) vet ./...
 
 demo:
-	$(GO) run ./cmd/srs-owt-proxy demo
+	@echo "building srs-owt-proxy (the first build downloads modules and compiles for a few minutes; later ones take seconds)..."
+	@$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/srs-owt-proxy
+	@echo "built $(BIN)/srs-owt-proxy; running the demo"
+	@$(BIN)/srs-owt-proxy demo
 
 # The fault suite at full scale and hundreds of random schedules (short modes run in `make test`);
 # ends with the CHAOS: and SCHEDULES: summary lines. SEED=N replays the schedules of seed N.

@@ -265,6 +265,18 @@ func TestAgentPolicyReload(t *testing.T) {
 	if !s.logs.has("ERROR policy reload failed; keeping the previous policy", "file="+s.policyFile) {
 		t.Error("failed reload not logged")
 	}
+	// One line per failure.
+	s.logs.mu.Lock()
+	errs := 0
+	for _, r := range s.logs.recs {
+		if strings.HasPrefix(r, "ERROR") && strings.Contains(r, "nonsense") || strings.HasPrefix(r, "ERROR policy") {
+			errs++
+		}
+	}
+	s.logs.mu.Unlock()
+	if errs != 1 {
+		t.Errorf("a failed reload logged %d ERROR lines, want 1", errs)
+	}
 }
 
 // A policy file that cannot be watched stops the agent with an error.

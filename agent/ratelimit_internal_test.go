@@ -4,35 +4,49 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi"
 )
 
-func TestNewTokenBucketBurst(t *testing.T) {
+func TestNewLimiterBurst(t *testing.T) {
 	for _, tc := range []struct {
-		perSecond int
-		burst     float64
-	}{{100, 10}, {25, 2.5}, {10, 1}, {5, 1}, {1, 1}} {
-		b := newTokenBucket(tc.perSecond)
-		if b.burst != tc.burst || b.tokens != tc.burst || b.rate != float64(tc.perSecond) {
-			t.Errorf("newTokenBucket(%d): burst %v tokens %v rate %v, want burst %v full", tc.perSecond, b.burst, b.tokens, b.rate, tc.burst)
+		perSecond, burst int
+	}{{100, 10}, {25, 2}, {10, 1}, {5, 1}, {1, 1}} {
+		l := newLimiter(tc.perSecond)
+		if l.Burst() != tc.burst || l.Limit() != rate.Limit(tc.perSecond) || l.Tokens() != float64(tc.burst) {
+			t.Errorf("newLimiter(%d): burst %d limit %v tokens %v, want burst %d, full", tc.perSecond, l.Burst(), l.Limit(), l.Tokens(), tc.burst)
 		}
 	}
 }
 
-// A token in the bucket is taken at once, even with a context that is
-// already done; without one, a done context ends the wait.
-func TestTokenBucketTakesAvailableToken(t *testing.T) {
-	done, cancel := context.WithCancel(context.Background())
-	cancel()
-	for i := 0; i < 20; i++ {
-		b := newTokenBucket(10) // one token
-		if err := b.wait(done); err != nil {
-			t.Fatalf("try %d: a token was available but wait = %v", i, err)
+// A wait that is cancelled gives its token back: the next caller does not
+// pay for it (the hand-written bucket kept it, and every cancelled wait
+// delayed the requests after it).
+func TestCancelledWaitGivesTheTokenBack(t *testing.T) {
+	l := newLimiter(10) // one token, then one every 100ms
+	if err := l.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		err := l.Wait(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && err == nil {
+			t.Fatalf("wait %d got a token it should have waited 100ms for", i)
 		}
-		if err := b.wait(done); !errors.Is(err, context.Canceled) {
-			t.Fatalf("try %d: no token left and a done context: wait = %v", i, err)
-		}
+	}
+	// Five cancelled waits owe nothing: the bucket is refilling from 0,
+	// not from -5.
+	if tok := l.Tokens(); tok < -0.01 {
+		t.Errorf("after cancelled waits the bucket holds %.2f tokens; they kept their reservations", tok)
+	}
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	if err := l.Wait(done); err == nil {
+		t.Error("a done context got a token")
 	}
 }
 

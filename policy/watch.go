@@ -243,9 +243,11 @@ func (w *Watcher) reload(last string, onLoad func(*Policy), onError func(error))
 		p, err = ParsePolicy(w.path, data, w.getenv)
 	}
 	if err != nil {
-		w.logger.Error("policy is invalid; keeping the current policy", "file", w.path, "err", err)
+		// One line per failure: the caller told of it logs it.
 		if onError != nil {
 			onError(err)
+		} else {
+			w.logger.Error("policy is invalid; keeping the current policy", "file", w.path, "err", err)
 		}
 		return last
 	}

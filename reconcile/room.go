@@ -76,8 +76,11 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	listErr := e.observe(ctx, obs, snap)
 
 	plan, wait, budgetHeld := e.plan(name, obs, desired, createHeld, listErr)
-	for _, n := range plan.Notes {
-		e.log.Warn("room needs attention", "room", name, "detail", n)
+	if e.view.notesChanged(name, plan.Notes) {
+		// Logged when they change, not on every pass over the room.
+		for _, n := range plan.Notes {
+			e.log.Warn("room needs attention", "room", name, "detail", n)
+		}
 	}
 	// Outputs are stopped before their room is deleted, and started once
 	// an input of the room is in view (outputs_engine.go).

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -150,11 +151,32 @@ type statusMemo struct {
 	storeAt   time.Time
 	storeErr  string
 	storeSeen bool
+	notes     map[string]string // room -> its notes as last logged
 }
 
 type roomError struct {
 	err string
 	at  time.Time
+}
+
+// notesChanged records a room's notes and reports whether they differ
+// from the last ones recorded (so each is logged once, not every pass).
+func (m *statusMemo) notesChanged(room string, notes []string) bool {
+	key := strings.Join(notes, "\n")
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.notes == nil {
+		m.notes = map[string]string{}
+	}
+	if m.notes[room] == key {
+		return false
+	}
+	if key == "" {
+		delete(m.notes, room)
+	} else {
+		m.notes[room] = key
+	}
+	return key != ""
 }
 
 // roomResult records the outcome of a worker's pass over room.

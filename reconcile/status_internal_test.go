@@ -232,3 +232,23 @@ func TestStatusReportsTrouble(t *testing.T) {
 		t.Errorf("with max_deletes 1, old's stops: %v", rules)
 	}
 }
+
+// A room's notes are logged when they change, not on every pass.
+func TestNotesLoggedOnce(t *testing.T) {
+	var m statusMemo
+	steps := []struct {
+		notes []string
+		log   bool
+	}{
+		{nil, false}, {[]string{"a"}, true}, {[]string{"a"}, false}, {[]string{"a", "b"}, true},
+		{[]string{"a", "b"}, false}, {nil, false}, {[]string{"a"}, true},
+	}
+	for i, s := range steps {
+		if got := m.notesChanged("r", s.notes); got != s.log {
+			t.Errorf("step %d %v: logged %v, want %v", i, s.notes, got, s.log)
+		}
+	}
+	if !m.notesChanged("other", []string{"a"}) {
+		t.Error("rooms share their notes")
+	}
+}

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +15,8 @@ import (
 	"regexp"
 	"syscall"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
 )
@@ -27,10 +28,19 @@ const serviceKeyEnv = "FAKE_OWT_SERVICE_KEY"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Getenv); err != nil {
-		fmt.Fprintln(os.Stderr, "fake-owt:", err)
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Getenv)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode reports err on w and returns the process's exit code: 0 after
+// --help or a clean shutdown, 1 on any error.
+func exitCode(err error, w io.Writer) int {
+	if err == nil || errors.Is(err, pflag.ErrHelp) {
+		return 0
 	}
+	fmt.Fprintln(w, "fake-owt:", err)
+	fmt.Fprintln(w, "Run 'fake-owt --help' for its flags and an example.")
+	return 1
 }
 
 // config is the parsed command line.
@@ -54,14 +64,31 @@ type config struct {
 	recordingHost    string
 }
 
+// usage heads fake-owt --help.
+const usage = `fake-owt: an in-memory OWT management API (MAuth /v1 and /v1.1, control API under /control/)
+
+Serves rooms, streams, streaming-ins and participants like OWT's management API, for tests,
+the demo and trying the agent without OWT. Faults (latency, 5xx, dropped connections, slow or
+failing streaming-ins) can be set here or later through /control/.
+
+Usage:
+  fake-owt --service-id ID [--service-key KEY] [flags]
+
+Example:
+  FAKE_OWT_SERVICE_KEY=abc fake-owt --listen 127.0.0.1:3000 --service-id 5f0000000000000000000001 --latency 200ms
+
+Flags:
+`
+
 // objectIDPattern is the form of an OWT service id.
 var objectIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
 
 // parseFlags reads and checks the command line.
 func parseFlags(args []string, out io.Writer, getenv func(string) string) (config, error) {
 	var c config
-	fs := flag.NewFlagSet("fake-owt", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs := pflag.NewFlagSet("fake-owt", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned; --help prints below
+	fs.Usage = func() { fmt.Fprint(out, usage, fs.FlagUsages()) }
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:3000", "address of the OWT API and /control/ API (port 0 = any free port)")
 	fs.StringVar(&c.serviceID, "service-id", "", "service id the API accepts (24 hex characters)")
 	fs.StringVar(&c.serviceKey, "service-key", "", "service key (default: $"+serviceKeyEnv+")")

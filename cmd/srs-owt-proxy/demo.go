@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/agent"
@@ -54,11 +54,12 @@ routes:
 type demoLog struct {
 	w     io.Writer // a syncWriter
 	attrs []slog.Attr
+	lines *atomic.Int64 // lines printed, shared by every derived handler
 }
 
 func (h *demoLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
 func (h *demoLog) WithAttrs(a []slog.Attr) slog.Handler {
-	return &demoLog{w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), a...)}
+	return &demoLog{w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), a...), lines: h.lines}
 }
 func (h *demoLog) WithGroup(string) slog.Handler { return h }
 func (h *demoLog) Handle(_ context.Context, r slog.Record) error {
@@ -77,7 +78,7 @@ func (h *demoLog) Handle(_ context.Context, r slog.Record) error {
 			line += "\n        " + kv["err"]
 		}
 	case r.Message == "publish refused by policy":
-		line = fmt.Sprintf("    agent refused publish of %s: %s", kv["stream"], kv["reason"])
+		line = fmt.Sprintf("    agent answers SRS's hook: refuse %s (%s)", kv["stream"], kv["reason"])
 	case r.Message == "room needs attention":
 		line = fmt.Sprintf("    agent note: %s", kv["detail"])
 	case strings.HasPrefix(r.Message, "room the agent created is gone"), strings.HasPrefix(r.Message, "policy reload"),
@@ -86,21 +87,11 @@ func (h *demoLog) Handle(_ context.Context, r slog.Record) error {
 	default:
 		return nil
 	}
+	if h.lines != nil {
+		h.lines.Add(1)
+	}
 	_, err := io.WriteString(h.w, line+"\n")
 	return err
-}
-
-func runDemo(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	timeout := fs.Duration("step-timeout", 20*time.Second, "how long each step may take to converge")
-	if !parse(fs, args, stderr) {
-		return exitError
-	}
-	if err := demo(stdout, *timeout); err != nil {
-		fmt.Fprintln(stdout, "\nDEMO FAILED:", err)
-		return exitError
-	}
-	return exitOK
 }
 
 // syncWriter serialises the demo's own lines and the agent's log lines.
@@ -151,7 +142,8 @@ func demo(w io.Writer, stepTimeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(&demoLog{w: out})
+	var lines atomic.Int64
+	log := slog.New(&demoLog{w: out, lines: &lines})
 	a, err := agent.New(agent.Options{Config: cfg, Policy: pol, PolicyFile: policyFile, Log: log, Getenv: getenv,
 		HookListener: hookLn, ShutdownTimeout: 10 * time.Second})
 	if err != nil {
@@ -166,7 +158,8 @@ func demo(w io.Writer, stepTimeout time.Duration) error {
 	defer stopAgent()
 
 	fmt.Fprintf(out, "srs-owt-proxy demo: in-memory SRS at %s, in-memory OWT at %s, agent hooks at %s\n", l.SRSURL, l.OWTURL, hookLn.Addr())
-	fmt.Fprintf(out, "policy (%s):\n%s\n", policyFile, indent(demoPolicy))
+	fmt.Fprint(out, glossary)
+	fmt.Fprintf(out, "\nThe policy (%s):\n%s\n", policyFile, indent(demoPolicy))
 	wallID := l.OWT.CreateRoomDirect(lab.ServiceID, "video-wall", []string{"common"})
 	fmt.Fprintf(out, "Someone already created the room \"video-wall\" (%s) in OWT; the agent will use it but never delete it.\n", wallID)
 	go func() { runDone <- a.Run(runCtx) }()
@@ -185,15 +178,16 @@ func demo(w io.Writer, stepTimeout time.Duration) error {
 			return fmt.Errorf("step %d (%s): %w", step, title, err)
 		}
 		_ = start
+		quiet(&lines, a.Engine().Idle)
 		fmt.Fprintf(out, "   converged in %s. OWT now holds:\n%s", took.Round(time.Millisecond), describe(l.OWT.Dump()))
 		return nil
 	}
 	publish := func(app, stream string) error {
+		fmt.Fprintf(out, "   encoder publishes rtmp://srs/%s/%s\n", app, stream)
 		_, _, err := l.SRS.Publish(ctx, "__defaultVhost__", app, stream, "")
 		if err != nil {
 			return fmt.Errorf("publish %s/%s: %w", app, stream, err)
 		}
-		fmt.Fprintf(out, "   encoder publishes rtmp://srs/%s/%s: SRS accepted it\n", app, stream)
 		return nil
 	}
 
@@ -204,11 +198,11 @@ func demo(w io.Writer, stepTimeout time.Duration) error {
 				return err
 			}
 		}
+		fmt.Fprintln(out, "   encoder publishes rtmp://srs/private/secret")
 		if _, _, err := l.SRS.Publish(ctx, "__defaultVhost__", "private", "secret", ""); err == nil {
 			return fmt.Errorf("the deny route did not refuse private/secret")
-		} else {
-			fmt.Fprintf(out, "   encoder publishes rtmp://srs/private/secret: SRS refused it (%v)\n", err)
 		}
+		fmt.Fprintln(out, "   SRS refused it: the policy denies app private (nothing reaches OWT)")
 		return nil
 	}, want); err != nil {
 		return err
@@ -240,11 +234,15 @@ func demo(w io.Writer, stepTimeout time.Duration) error {
 
 	want.Rooms = map[string][]string{"all-classes": {"live/class-1", "live/class-3"}, "video-wall": {"wall/cam-1", "wall/cam-2"}}
 	if err := expect("the policy file is edited: all classes share one room (hot reload)", func() error {
-		fmt.Fprintln(out, "   policy.yaml now routes live/class-* to room \"all-classes\"")
 		tmp := policyFile + ".new"
 		if err := os.WriteFile(tmp, []byte(demoPolicyMerged), 0o644); err != nil {
 			return err
 		}
+		fmt.Fprintf(out, "   Before installing it, ask what it would change: srs-owt-proxy diff --config agent.yaml --policy %s\n", filepath.Base(tmp))
+		if err := showDiff(ctx, out, agentFile, tmp, getenv); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "   Installed: policy.yaml now routes live/class-* to room \"all-classes\"")
 		if err := os.Rename(tmp, policyFile); err != nil {
 			return err
 		}
@@ -274,6 +272,61 @@ func demo(w io.Writer, stepTimeout time.Duration) error {
 		return fmt.Errorf("%d duplicate streaming-ins were created", dups)
 	}
 	fmt.Fprintf(out, "\nDemo complete: %d steps converged, 0 duplicate streaming-ins, nothing the agent does not own was deleted.\n", step)
+	fmt.Fprint(out, nextSteps)
+	return nil
+}
+
+// glossary explains the terms the demo prints, once.
+const glossary = `
+Terms used below:
+  origin/__defaultVhost__/live/class-1  an SRS stream: the SRS server's name in agent.yaml ("origin"),
+                                        the vhost, the app and the stream name
+  streaming-in                          OWT pulling a stream from SRS into a room (an input of the room)
+  view                                  a mixed output of an OWT room ("common"); an input in a view is seen in the mix
+  + ~ -                                 the agent creates, changes (adds to a view), removes
+`
+
+// nextSteps ends the demo.
+const nextSteps = `
+Next: point the agent at your own SRS and OWT: README.md, "Running it against real SRS and OWT"
+(examples/ has agent.yaml, policy.yaml and srs.conf to start from). Watch it with
+"srs-owt-proxy status" or the /status/ page on agent.metrics_listen.
+`
+
+// quiet waits until the agent is idle and has printed nothing for a
+// moment (at most 3 s), so that a step's last lines come before the next.
+func quiet(lines *atomic.Int64, idle func() bool) {
+	deadline := time.Now().Add(3 * time.Second)
+	last, since := lines.Load(), time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		if n := lines.Load(); n != last || !idle() {
+			last, since = n, time.Now()
+			continue
+		}
+		if time.Since(since) >= 300*time.Millisecond {
+			return
+		}
+	}
+}
+
+// showDiff prints what `diff --config agentFile --policy policyFile` prints.
+func showDiff(ctx context.Context, out io.Writer, agentFile, policyFile string, getenv func(string) string) error {
+	f := files{config: agentFile, policy: policyFile}
+	o, err := oneShot(&f, getenv, slog.New(slog.DiscardHandler), false)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = o.Journal.Close(context.Background()) }()
+	plan, _, err := o.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	if err := plan.WriteText(&b); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\n", indent(b.String()))
 	return nil
 }
 

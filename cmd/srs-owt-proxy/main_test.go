@@ -17,10 +17,27 @@ func TestDemoConverges(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	s := out.String()
-	for _, want := range []string{"Step 5", "converged in", "SRS refused it", "Demo complete: 5 steps converged, 0 duplicate streaming-ins"} {
+	for _, want := range []string{"Step 5", "converged in", "SRS refused it", "Demo complete: 5 steps converged, 0 duplicate streaming-ins",
+		"Terms used below:", "streaming-in  ", "srs-owt-proxy diff --config agent.yaml --policy", "srs-owt-proxy will perform the following actions:",
+		"held: waiting until it is in view in room all-classes", "Next: point the agent at your own SRS and OWT"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+	// What a newcomer reads has no internal error codes.
+	for _, bad := range []string{"SRS error", "code 403", "3064"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("demo output shows %q", bad)
+		}
+	}
+	// Each step's lines in causal order: the publish, then the agent's answer.
+	if i, j := strings.Index(s, "encoder publishes rtmp://srs/private/secret"), strings.Index(s, "agent answers SRS's hook: refuse"); i < 0 || j < i {
+		t.Errorf("the refusal is printed before the publish (%d, %d)", i, j)
+	}
+	// No step's work is printed under the next one: every agent line of
+	// step 2 (the class-2 stop) comes before step 3's title.
+	if i, j := strings.LastIndex(s, "delete_room  room live-class-2"), strings.Index(s, "== Step 3"); i < 0 || j < i {
+		t.Errorf("step 2's delete is printed after step 3 began (%d, %d)", i, j)
 	}
 }
 
@@ -39,7 +56,7 @@ func TestCommandLine(t *testing.T) {
 		code     int
 		out, err string
 	}{
-		{[]string{}, 1, "", "usage:"},
+		{[]string{}, 1, "", "Usage:\n  srs-owt-proxy [flags]"},
 		{[]string{"nope"}, 1, "", `unknown command "nope"`},
 		{[]string{"version"}, 0, "srs-owt-proxy ", ""},
 		{[]string{"validate", "--policy", good}, 0, "valid: " + good, ""},

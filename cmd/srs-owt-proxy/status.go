@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/status"
 )
@@ -48,43 +49,48 @@ func fetchStatus(ctx context.Context, base string) ([]byte, *status.Report, erro
 	return body, &r, nil
 }
 
-func cmdStatus(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+func (c *cli) statusCmd() *cobra.Command {
+	var url, output string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show a running agent's view: sources, rooms, streams in view, held operations",
+		Long: `Reads GET <url>/status from a running agent (its agent.metrics_listen) and prints it as a table:
+the SRS and OWT readings and their age, the state file and the policy, then one row per stream
+of each room (desired, in OWT, in view) with its planned or held operations. The same document
+is an HTML page at <url>/status/.`,
+		Example: `  srs-owt-proxy status
+  srs-owt-proxy status --url http://10.0.0.7:9108 -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return c.fail(cmd, fmt.Errorf("--output %q: want table or json", output))
+			}
+			body, r, err := fetchStatus(cmd.Context(), url)
+			if err != nil {
+				return c.fail(cmd, err)
+			}
+			if output == "json" {
+				var b bytes.Buffer
+				if err := json.Indent(&b, body, "", "  "); err != nil {
+					return c.fail(cmd, err)
+				}
+				if !bytes.HasSuffix(b.Bytes(), []byte("\n")) {
+					b.WriteByte('\n')
+				}
+				_, _ = b.WriteTo(c.stdout)
+				return nil
+			}
+			if err := status.WriteTable(c.stdout, r); err != nil {
+				return c.fail(cmd, err)
+			}
+			return nil
+		},
+	}
 	def := defaultStatusURL
-	if v := getenv("SRS_OWT_STATUS_URL"); v != "" {
+	if v := c.getenv("SRS_OWT_STATUS_URL"); v != "" {
 		def = v
 	}
-	url := fs.String("url", def, "base URL of the agent's agent.metrics_listen")
-	var output string
-	fs.StringVar(&output, "output", "table", "table or json")
-	fs.StringVar(&output, "o", "table", "short for --output")
-	if !parse(fs, args, stderr) {
-		return exitError
-	}
-	if output != "table" && output != "json" {
-		fmt.Fprintf(stderr, "status: --output %q: want table or json\n", output)
-		return exitError
-	}
-	body, r, err := fetchStatus(context.Background(), *url)
-	if err != nil {
-		fmt.Fprintln(stderr, "status:", err)
-		return exitError
-	}
-	if output == "json" {
-		var b bytes.Buffer
-		if err := json.Indent(&b, body, "", "  "); err != nil {
-			fmt.Fprintln(stderr, "status:", err)
-			return exitError
-		}
-		_, _ = b.WriteTo(stdout)
-		if !bytes.HasSuffix(body, []byte("\n")) {
-			fmt.Fprintln(stdout)
-		}
-		return exitOK
-	}
-	if err := status.WriteTable(stdout, r); err != nil {
-		fmt.Fprintln(stderr, "status:", err)
-		return exitError
-	}
-	return exitOK
+	cmd.Flags().StringVar(&url, "url", def, "base URL of the agent's agent.metrics_listen ($SRS_OWT_STATUS_URL)")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
 }
