@@ -25,7 +25,7 @@ func (r *rateLimited) outputs() (reconcile.OutputOWT, error) {
 func (r *rateLimited) ListStreamingOuts(ctx context.Context, room string) ([]owtapi.StreamingOut, error) {
 	oo, err := r.outputs()
 	if err == nil {
-		err = r.b.wait(ctx)
+		err = r.b.Wait(ctx)
 	}
 	if err != nil {
 		return nil, err
@@ -37,7 +37,7 @@ func (r *rateLimited) ListStreamingOuts(ctx context.Context, room string) ([]owt
 func (r *rateLimited) StartStreamingOut(ctx context.Context, room string, req owtapi.StreamingOutRequest) (owtapi.StreamingOut, error) {
 	oo, err := r.outputs()
 	if err == nil {
-		err = r.b.wait(ctx)
+		err = r.b.Wait(ctx)
 	}
 	if err != nil {
 		return owtapi.StreamingOut{}, err
@@ -49,7 +49,7 @@ func (r *rateLimited) StartStreamingOut(ctx context.Context, room string, req ow
 func (r *rateLimited) StopStreamingOut(ctx context.Context, room, id string) error {
 	oo, err := r.outputs()
 	if err == nil {
-		err = r.b.wait(ctx)
+		err = r.b.Wait(ctx)
 	}
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func (r *rateLimited) StopStreamingOut(ctx context.Context, room, id string) err
 func (r *rateLimited) ListRecordings(ctx context.Context, room string) ([]owtapi.Recording, error) {
 	oo, err := r.outputs()
 	if err == nil {
-		err = r.b.wait(ctx)
+		err = r.b.Wait(ctx)
 	}
 	if err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ func (r *rateLimited) ListRecordings(ctx context.Context, room string) ([]owtapi
 func (r *rateLimited) StartRecording(ctx context.Context, room string, req owtapi.RecordingRequest) (owtapi.Recording, error) {
 	oo, err := r.outputs()
 	if err == nil {
-		err = r.b.wait(ctx)
+		err = r.b.Wait(ctx)
 	}
 	if err != nil {
 		return owtapi.Recording{}, err
@@ -85,7 +85,7 @@ func (r *rateLimited) StartRecording(ctx context.Context, room string, req owtap
 func (r *rateLimited) StopRecording(ctx context.Context, room, id string) error {
 	oo, err := r.outputs()
 	if err == nil {
-		err = r.b.wait(ctx)
+		err = r.b.Wait(ctx)
 	}
 	if err != nil {
 		return err
