@@ -232,6 +232,7 @@ func hintFor(e *Error, timeout time.Duration) string {
 		return "internal error in OWT's management API, often MongoDB or a service id that is not 24 hex characters: check the management_api log"
 	case e.Code == 0 && e.Status >= 500:
 		return "the server did not answer like OWT's management API: check the URL and any proxy in front of OWT"
+	// Equivalent mutant: 300 is taken by the 3xx case above, so < 300 and <= 300 agree.
 	case e.Code == 0 && e.Status >= 200 && e.Status < 300:
 		return "the answer is not what OWT's management API sends: check the URL and OWT version"
 	}

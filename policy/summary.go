@@ -100,6 +100,8 @@ func (p *Policy) computeDigest() string {
 		KeepParams []string      `json:"keep_params,omitempty"`
 	}{p.Reconcile, p.Defaults, routes, p.Attributes.KeepParams}
 	b, err := json.Marshal(doc)
+	// Equivalent mutant: negating this if digests the %#v form instead,
+	// which is as deterministic and changes with the same content.
 	if err != nil {
 		// Only JSON-ready values are stored, so this does not happen; fall
 		// back to a value that still changes with the content.

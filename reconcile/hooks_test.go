@@ -19,7 +19,7 @@ func hook(action, app, stream, cid, param string) srsapi.Hook {
 // hintCounts reads hook_hints_total for every kind.
 func hintCounts(m *Metrics) map[string]float64 {
 	out := map[string]float64{}
-	for _, k := range []string{"publish", "unpublish", "busy", "ignored", "denied", "unroutable"} {
+	for _, k := range []string{"publish", "unpublish", "busy", "ignored", "denied", "unroutable", "parked"} {
 		if v := testutil.ToFloat64(m.Hints.WithLabelValues(k)); v != 0 {
 			out[k] = v
 		}

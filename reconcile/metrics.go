@@ -16,7 +16,7 @@ var LatencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 var (
 	reconcileResults = []string{"ok", "retry", "error"}
 	resyncResults    = []string{"ok", "partial", "error"}
-	hintKinds        = []string{"publish", "unpublish", "busy", "ignored", "denied"}
+	hintKinds        = []string{"publish", "unpublish", "busy", "ignored", "denied", "unroutable", "parked"}
 	opKinds          = []OpKind{OpCreateRoom, OpStartInput, OpAddView, OpRemoveView, OpStopInput, OpDeleteRoom, OpStartOutput, OpStopOutput}
 	opOutcomes       = []string{"ok", "failed", "skipped", "gone", OutcomeNotRecorded}
 	heldRules        = []string{RuleIncomplete, RuleGrace, RuleMaxDeletes, RuleEmpty, RuleMoving, RuleOccupied, RuleCreatePending}
@@ -86,7 +86,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		LastResync: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_last_successful_resync_timestamp_seconds",
 			Help: "Unix time of the last resync whose SRS and OWT listings all succeeded."}),
 		Hints: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_hook_hints_total",
-			Help: "Hook hints by kind (publish, unpublish, busy, ignored, denied)."}, []string{"kind"}),
+			Help: "Hook hints by kind (publish, unpublish, busy, ignored, denied, unroutable, parked: from an SRS server not identified yet)."}, []string{"kind"}),
 		PolicyErrors: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_unroutable_streams",
 			Help: "Published streams kept out of OWT because their names cannot be put safely into a pull URL or a room name (SRS keeps them)."}),
 		UnroutableTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "srs_owt_proxy_unroutable_total",

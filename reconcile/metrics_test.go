@@ -78,7 +78,7 @@ func TestMetricsStartAtZero(t *testing.T) {
 	}{
 		{m.Reconciles, [][]string{{"ok"}, {"retry"}, {"error"}}},
 		{m.Resyncs, [][]string{{"ok"}, {"partial"}, {"error"}}},
-		{m.Hints, [][]string{{"publish"}, {"unpublish"}, {"busy"}, {"ignored"}, {"denied"}}},
+		{m.Hints, [][]string{{"publish"}, {"unpublish"}, {"busy"}, {"ignored"}, {"denied"}, {"unroutable"}, {"parked"}}},
 		{m.DeletesHeld, [][]string{{RuleIncomplete}, {RuleGrace}, {RuleMaxDeletes}, {RuleEmpty}, {RuleMoving}, {RuleOccupied}, {RuleCreatePending}}},
 		{m.StoreWrites, [][]string{{"ok"}, {"error"}}},
 		{m.Ops, [][]string{{"create_room", "ok"}, {"start_input", "failed"}, {"stop_input", "gone"}, {"add_view", "skipped"}, {"start_input", OutcomeNotRecorded}, {"start_output", "ok"}, {"stop_output", "gone"}}},

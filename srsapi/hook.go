@@ -110,6 +110,8 @@ func clip(s string) string {
 	if len(s) <= limit {
 		return s
 	}
+	// Equivalent mutants: i > 0, i >= 0 and i > 1 agree on valid UTF-8 (every
+	// hook string is), which has a rune start within 3 bytes below limit.
 	for i := limit; i > 0; i-- {
 		if utf8.RuneStart(s[i]) {
 			return s[:i] + "..."

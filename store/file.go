@@ -67,6 +67,7 @@ func OpenFile(path string) (*File, error) {
 		}
 		return nil, fmt.Errorf("state file lock %s: %w (the file system must support flock)", lockPath, err)
 	}
+	// Equivalent mutant: Truncate(1) is the same, the pid written at 0 is always longer than one byte.
 	if err := lf.Truncate(0); err == nil {
 		_, err = lf.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
