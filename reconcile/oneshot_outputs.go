@@ -13,7 +13,11 @@ func (o *OneShot) outputRunner() *OutputRunner {
 	if !ok {
 		return nil
 	}
-	return &OutputRunner{OWT: oo, Journal: o.Journal, Log: o.Log}
+	r := &OutputRunner{OWT: oo, Journal: o.Journal, Log: o.Log}
+	if o.PendingHold > 0 {
+		r.Hold = min(outputHold, o.PendingHold)
+	}
+	return r
 }
 
 // declaredOutputs are the outputs a room should have: those of its desired

@@ -111,6 +111,16 @@ type OutputRunner struct {
 	Now      func() time.Time
 	// Restarted, if set, is told the room of every output that vanished.
 	Restarted func(room string)
+	// Hold is how long an output POST of unknown outcome holds a new one
+	// (0: 20 s; the engine takes owt.pending_hold when that is shorter).
+	Hold time.Duration
+}
+
+func (r *OutputRunner) hold() time.Duration {
+	if r.Hold > 0 {
+		return r.Hold
+	}
+	return outputHold
 }
 
 func (r *OutputRunner) log() *slog.Logger {
@@ -181,7 +191,7 @@ func (r *OutputRunner) Run(ctx context.Context, obs *ObservedRoom, declared []po
 	}
 	pending := map[string]string{}
 	for _, in := range intents {
-		if now.Sub(in.At) < outputHold && r.Journal != nil && r.stillOpen(in.ID) {
+		if now.Sub(in.At) < r.hold() && r.Journal != nil && r.stillOpen(in.ID) {
 			pending[in.Op] = fmt.Sprintf("an earlier start sent %s ago has no known outcome yet; OWT may still create it", now.Sub(in.At).Round(time.Millisecond))
 		}
 	}
@@ -301,7 +311,7 @@ func (r *OutputRunner) settle(name, roomID string, observed ObservedOutputs, int
 				continue
 			}
 		}
-		if now.Sub(in.At) >= outputHold {
+		if now.Sub(in.At) >= r.hold() {
 			j.End(in.ID)
 		}
 	}
@@ -385,7 +395,7 @@ func (r *OutputRunner) start(ctx context.Context, o Op, listed []ListedOutput) (
 			return "ok", nil
 		}
 	}
-	return "failed", fmt.Errorf("room %q: %s: outcome unknown, no new POST for %s unless OWT lists it: %w", o.Room, d, outputHold, err)
+	return "failed", fmt.Errorf("room %q: %s: outcome unknown, no new POST for %s unless OWT lists it: %w", o.Room, d, r.hold(), err)
 }
 
 // stop deletes an owned output. OWT answers 500/1301 for one already gone;
@@ -444,7 +454,7 @@ func newOutputRunner(cfg Config) *OutputRunner {
 	}
 	base := max(cfg.RetryBase*5, 100*time.Millisecond)
 	return &OutputRunner{OWT: oo, Journal: cfg.Journal, Failures: newOutputFailures(base, max(cfg.RetryMax, base)), Log: cfg.Log,
-		Restarted: cfg.Metrics.outputRestarted}
+		Restarted: cfg.Metrics.outputRestarted, Hold: min(outputHold, cfg.PendingHold)}
 }
 
 // outputsBefore stops the outputs of a room no stream is routed to any
