@@ -194,10 +194,17 @@ func TestFilterRooms(t *testing.T) {
 	if len(rooms[1].Ops) != 3 {
 		t.Error("filter changed its input")
 	}
+	// A match on a stream, not the room's name: the room keeps that
+	// stream's ops only (its room create goes).
+	got, _ = filterRooms(rooms, "live/class-b")
+	if len(got) != 1 || len(got[0].Ops) != 2 || got[0].Ops[0].Kind != reconcile.OpStartInput {
+		t.Errorf("live/class-b: %+v", got)
+	}
 }
 
 func TestAgeText(t *testing.T) {
-	for s, want := range map[float64]string{-1: "0s", 0: "0.0s", 1.25: "1.2s", 59: "59s", 125: "2m", 7300: "2h", 200000: "2d"} {
+	for s, want := range map[float64]string{-1: "0s", 0: "0.0s", 1.25: "1.2s", 9.5: "9.5s", 10: "10s", 59: "59s", 119: "119s", 120: "2m",
+		125: "2m", 7199: "120m", 7200: "2h", 7300: "2h", 172799: "48h", 172800: "2d", 200000: "2d", 9001.8: "3h"} {
 		if got := ageText(s); got != want {
 			t.Errorf("ageText(%v) = %q, want %q", s, got, want)
 		}
