@@ -109,10 +109,11 @@ func (l *agentLoader) load(root *yaml.Node) *Agent {
 		OWT:   OWT{Timeout: DefaultOWTTimeout, StreamingInTimeout: DefaultStreamingInTimeout, RateLimit: DefaultOWTRateLimit, PendingHold: DefaultPendingHold},
 		Hooks: Hooks{Listen: DefaultHooksListen, HintTTL: DefaultHintTTL},
 		Agent: AgentSection{ID: DefaultAgentID, StateFile: l.path(DefaultStateFile), MetricsListen: DefaultMetricsListen, PolicyReloadCheck: DefaultPolicyReloadCheck},
+		HA:    defaultHA(),
 	}
 	f := map[string]*yaml.Node{}
 	if root != nil {
-		f, _ = w.mapping(root, "", "srs", "owt", "hooks", "agent", "policy")
+		f, _ = w.mapping(root, "", "srs", "owt", "hooks", "agent", "ha", "policy")
 	}
 	if n, ok := f["srs"]; ok {
 		l.srs(n, a)
@@ -128,6 +129,9 @@ func (l *agentLoader) load(root *yaml.Node) *Agent {
 	}
 	if n, ok := f["agent"]; ok {
 		l.agentSection(n, a)
+	}
+	if n, ok := f["ha"]; ok {
+		l.ha(n, a)
 	}
 	if n, ok := f["policy"]; ok {
 		l.policy(n, a)

@@ -49,6 +49,13 @@ agent:
   state_file: state/agent.json
   metrics_listen: 127.0.0.1:9200
   policy_reload_check: 45s
+ha:
+  mode: etcd
+  kubernetes: {namespace: media, lease: proxy, configmap: proxy-state, lease_duration: 20s, renew_deadline: 12s, retry_period: 3s, kubeconfig: kube.conf}
+  etcd: {endpoints: [https://etcd-0:2379, "https://etcd-1:2379"], prefix: /media/proxy, session_ttl: 6s, ca_file: ca.pem, cert_file: c.pem, key_file: k.pem}
+  peer_listen: 0.0.0.0:9086
+  advertise: http://10.0.0.7:9086/
+  peer_token_env: PEER_TOKEN
 policy: ./policy.yaml
 `
 
@@ -56,7 +63,7 @@ func TestLoadAgentFull(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "owt.key", "  the-service-key\n")
 	path := writeFile(t, dir, "agent.yaml", fullAgent)
-	env := map[string]string{"SRS_API_PASSWORD": "pw1", "HOOK_TOKEN": "hooktok"}
+	env := map[string]string{"SRS_API_PASSWORD": "pw1", "HOOK_TOKEN": "hooktok", "PEER_TOKEN": "peertok"}
 	a, err := LoadAgent(path, envOf(env))
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +75,13 @@ func TestLoadAgentFull(t *testing.T) {
 		},
 		OWT: OWT{URL: "http://127.0.0.1:3000", ServiceID: "5f0000000000000000000001", ServiceKey: "the-service-key",
 			CAFile: filepath.Join(dir, "ca.pem"), InsecureSkipVerify: true, Timeout: 5 * time.Second, StreamingInTimeout: 2 * time.Minute, RateLimit: 250, PendingHold: 3 * time.Minute},
-		Hooks:  Hooks{Listen: "127.0.0.1:8086", Token: "hooktok", Allow: []string{"127.0.0.0/8", "10.0.0.5/32"}, HintTTL: 4 * time.Second},
-		Agent:  AgentSection{ID: "proxy-1", StateFile: filepath.Join(dir, "state/agent.json"), MetricsListen: "127.0.0.1:9200", PolicyReloadCheck: 45 * time.Second},
+		Hooks: Hooks{Listen: "127.0.0.1:8086", Token: "hooktok", Allow: []string{"127.0.0.0/8", "10.0.0.5/32"}, HintTTL: 4 * time.Second},
+		Agent: AgentSection{ID: "proxy-1", StateFile: filepath.Join(dir, "state/agent.json"), MetricsListen: "127.0.0.1:9200", PolicyReloadCheck: 45 * time.Second},
+		HA: HA{Mode: "etcd", PeerListen: "0.0.0.0:9086", Advertise: "http://10.0.0.7:9086", PeerToken: "peertok",
+			Kubernetes: HAKubernetes{Namespace: "media", Lease: "proxy", ConfigMap: "proxy-state", LeaseDuration: 20 * time.Second,
+				RenewDeadline: 12 * time.Second, RetryPeriod: 3 * time.Second, Kubeconfig: filepath.Join(dir, "kube.conf")},
+			Etcd: HAEtcd{Endpoints: []string{"https://etcd-0:2379", "https://etcd-1:2379"}, Prefix: "/media/proxy/", SessionTTL: 6 * time.Second,
+				CAFile: filepath.Join(dir, "ca.pem"), CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem")}},
 		Policy: filepath.Join(dir, "policy.yaml"),
 		File:   path,
 	}

@@ -22,6 +22,10 @@ var AgentKeys = []string{
 	"owt.timeout", "owt.streaming_in_timeout", "owt.pending_hold", "owt.rate_limit",
 	"hooks.listen", "hooks.token_env", "hooks.token_file", "hooks.allow[]", "hooks.hint_ttl",
 	"agent.id", "agent.state_file", "agent.metrics_listen", "agent.policy_reload_check", "agent.pprof",
+	"ha.mode", "ha.peer_listen", "ha.advertise", "ha.peer_token_env", "ha.peer_token_file",
+	"ha.kubernetes.namespace", "ha.kubernetes.lease", "ha.kubernetes.configmap", "ha.kubernetes.lease_duration",
+	"ha.kubernetes.renew_deadline", "ha.kubernetes.retry_period", "ha.kubernetes.kubeconfig",
+	"ha.etcd.endpoints[]", "ha.etcd.prefix", "ha.etcd.session_ttl", "ha.etcd.ca_file", "ha.etcd.cert_file", "ha.etcd.key_file",
 	"policy",
 }
 

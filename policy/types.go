@@ -17,11 +17,13 @@ const (
 
 // Agent is agent.yaml: what needs a restart to change.
 type Agent struct {
-	SRS    []SRSServer  `yaml:"srs"`
-	OWT    OWT          `yaml:"owt"`
-	Hooks  Hooks        `yaml:"hooks"`
-	Agent  AgentSection `yaml:"agent"`
-	Policy string       `yaml:"-"` // resolved path of the policy file ("" when inline)
+	SRS   []SRSServer  `yaml:"srs"`
+	OWT   OWT          `yaml:"owt"`
+	Hooks Hooks        `yaml:"hooks"`
+	Agent AgentSection `yaml:"agent"`
+	// HA runs several replicas with one leader (ha.mode; default none).
+	HA     HA     `yaml:"-"`
+	Policy string `yaml:"-"` // resolved path of the policy file ("" when inline)
 	// InlinePolicy is set when agent.yaml carries a `policy:` mapping instead of a path.
 	InlinePolicy *Policy `yaml:"-"`
 	File         string  `yaml:"-"` // the file it was loaded from
