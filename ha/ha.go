@@ -47,6 +47,12 @@ type Term struct {
 	// Store is the ownership store, fenced to this term: after Ctx ends,
 	// Save fails with an error wrapping ErrFenced.
 	Store reconcile.Store
+	// Fence, when set, says without a network call whether this replica
+	// may still write to OWT now: nil while the local clock proves the
+	// lease is held, else an error wrapping ErrFenced. A replica paused
+	// past its lease fails it the moment it resumes, before it has noticed
+	// anything else. Nil: Ctx alone decides.
+	Fence func() error
 }
 
 // Backend elects one leader among the replicas and keeps the store.

@@ -18,6 +18,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -84,6 +85,59 @@ type term struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	once    sync.Once
+	// validUntil (unix nanoseconds of the monotonic-backed local clock) is
+	// a time before which the lease certainly has not expired: the send
+	// time of a TimeToLive call plus the seconds it reported left.
+	validUntil atomic.Int64
+	start      atomic.Pointer[time.Time]
+}
+
+// elapsed is the time since the term started, on the monotonic clock
+// (which keeps counting while the process is stopped).
+func (t *term) elapsed() time.Duration { return time.Since(*t.start.Load()) }
+
+// fence is the term's Fence: the lease clock, then the context.
+func (t *term) fence() error {
+	if t.ctx.Err() != nil {
+		return fmt.Errorf("etcd election %s: term over: %w", t.b.electionPrefix(), ha.ErrFenced)
+	}
+	if t.elapsed() >= time.Duration(t.validUntil.Load()) {
+		return fmt.Errorf("etcd election %s: the lease may have expired (no renewal confirmed in time; was this process paused?): %w", t.b.electionPrefix(), ha.ErrFenced)
+	}
+	return nil
+}
+
+// watchLease confirms the lease's time left every fifth of its TTL and
+// keeps validUntil; it ends the term when the lease is gone.
+func (t *term) watchLease() {
+	defer t.b.wg.Done()
+	every := t.b.cfg.SessionTTL / 5
+	if every < 100*time.Millisecond {
+		every = 100 * time.Millisecond
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		sent := t.elapsed()
+		ctx, cancel := context.WithTimeout(t.ctx, t.b.cfg.CallTimeout)
+		resp, err := t.b.cli.TimeToLive(ctx, t.session.Lease())
+		cancel()
+		switch {
+		case t.ctx.Err() != nil:
+			return
+		case err == nil && resp.TTL <= 0:
+			t.end("the etcd lease expired")
+			return
+		case err == nil:
+			// The server measured TTL seconds left at some time after sent.
+			t.validUntil.Store(int64(sent + time.Duration(resp.TTL)*time.Second))
+		}
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 var _ ha.Backend = (*Backend)(nil)
@@ -178,7 +232,7 @@ func (b *Backend) Campaign(ctx context.Context) (*ha.Term, error) {
 	for {
 		t, err := b.campaignOnce(ctx, string(val))
 		if err == nil {
-			return &ha.Term{Ctx: t.ctx, Store: &store{t: t}}, nil
+			return &ha.Term{Ctx: t.ctx, Store: &store{t: t}, Fence: t.fence}, nil
 		}
 		if ctx.Err() != nil || b.ctx.Err() != nil {
 			return nil, fmt.Errorf("etcd election %s: campaign stopped: %w", b.electionPrefix(), errors.Join(ctx.Err(), b.ctx.Err()))
@@ -228,7 +282,18 @@ func (b *Backend) campaignOnce(ctx context.Context, val string) (*term, error) {
 		return nil, fmt.Errorf("etcd election %s: %w", b.electionPrefix(), err)
 	}
 	t := &term{b: b, session: s, el: el, key: el.Key(), rev: el.Rev()}
+	now := time.Now()
+	t.start.Store(&now)
 	t.ctx, t.cancel = context.WithCancel(b.ctx)
+	// The lease's time left, confirmed before the term starts.
+	tctx, tcancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	ttl, err := b.cli.TimeToLive(tctx, lease.ID)
+	tcancel()
+	if err != nil || ttl.TTL <= 0 {
+		t.end("the lease could not be confirmed after winning")
+		return nil, fmt.Errorf("etcd election %s: lease not confirmed after winning: %v", b.electionPrefix(), err)
+	}
+	t.validUntil.Store(int64(time.Duration(ttl.TTL) * time.Second))
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -239,7 +304,8 @@ func (b *Backend) campaignOnce(ctx context.Context, val string) (*term, error) {
 	b.leader = ha.Leader{Identity: b.cfg.Identity, Peer: b.cfg.Peer}
 	b.mu.Unlock()
 	b.log.Info("etcd election: this replica leads", "election", b.electionPrefix(), "identity", b.cfg.Identity, "key", t.key)
-	b.wg.Add(1)
+	b.wg.Add(2)
+	go t.watchLease()
 	go func() {
 		defer b.wg.Done()
 		select {

@@ -117,3 +117,40 @@ func TestSaveFencedByTheElectionKeyAlone(t *testing.T) {
 		t.Fatalf("names: %q, %q", a.String(), won.Store.(*store).String())
 	}
 }
+
+// The fence needs no network: it fails once the lease clock runs out, as
+// after a SIGSTOP longer than the session TTL, even while the term's
+// context still looks alive.
+func TestFenceFollowsTheLeaseClock(t *testing.T) {
+	srv := etcdtest.Start(t)
+	b, err := New(Config{Endpoints: []string{srv.Endpoint}, Prefix: "/clock/", SessionTTL: 2 * time.Second, Identity: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	term, err := b.Campaign(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if term.Fence == nil {
+		t.Fatal("an etcd term has no Fence")
+	}
+	// Renewals keep it open well past one TTL.
+	for i := 0; i < 6; i++ {
+		if err := term.Fence(); err != nil {
+			t.Fatalf("fence of a live term after %d×500ms: %v", i, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	st := term.Store.(*store)
+	// As if the process had slept: the term started long ago.
+	long := st.t.start.Load().Add(-time.Hour)
+	st.t.start.Store(&long)
+	if err := term.Fence(); !errors.Is(err, ha.ErrFenced) || !strings.Contains(err.Error(), "paused") {
+		t.Fatalf("fence after the lease clock ran out: %v", err)
+	}
+	_ = b.Resign(context.Background())
+	if err := term.Fence(); !errors.Is(err, ha.ErrFenced) || !strings.Contains(err.Error(), "term over") {
+		t.Fatalf("fence after resign: %v", err)
+	}
+}
