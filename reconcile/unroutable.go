@@ -121,9 +121,11 @@ func (u *unroutableSet) snapshot() []UnroutableStream {
 func (e *Engine) Unroutable() []UnroutableStream { return e.unroutable.snapshot() }
 
 // clipKey shortens a stream key for logs (SRS names reach 32 KB).
-func clipKey(k StreamKey) string {
-	s := k.String()
-	const limit = 200
+func clipKey(k StreamKey) string { return clipTo(k.String(), 200) }
+
+// clipTo cuts s to at most limit bytes, at a character boundary, marking
+// the cut with "...".
+func clipTo(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}
