@@ -524,3 +524,52 @@ func (m *Metrics) outputRestarted(room string) {
 		m.OutputRestarts.WithLabelValues(room).Inc()
 	}
 }
+
+// OutputStatus is one output of a room: declared by the policy, owned by
+// the agent (in its journal), or both. Status makes no OWT call for it.
+type OutputStatus struct {
+	Output    string `json:"output"` // e.g. "output rtmp://h/mix/r from view common"
+	URL       string `json:"url,omitempty"`
+	View      string `json:"view"`
+	Recording bool   `json:"recording,omitempty"`
+	Desired   bool   `json:"desired"`
+	ID        string `json:"id,omitempty"` // the owned output's id in OWT
+	// Failing counts how often it vanished soon after a start; RetryIn
+	// says when it is started again.
+	Failing        int     `json:"failing,omitempty"`
+	RetryInSeconds float64 `json:"retry_in_seconds,omitempty"`
+}
+
+// outputStatus lists the declared and owned outputs of a room.
+func (e *Engine) outputStatus(room string, desired *DesiredRoom, now time.Time) []OutputStatus {
+	var out []OutputStatus
+	index := map[string]int{}
+	if desired != nil && len(desired.Inputs) > 0 {
+		for _, d := range desired.Outputs {
+			index[d.Key()] = len(out)
+			out = append(out, OutputStatus{Output: d.String(), URL: d.URL, View: d.View, Recording: d.IsRecording(), Desired: true})
+		}
+	}
+	if j := e.cfg.Journal; j != nil {
+		for _, rec := range j.Outputs(room) {
+			i, ok := index[rec.Key]
+			if !ok || out[i].ID != "" {
+				label := "recording from view " + rec.View
+				if rec.URL != "" {
+					label = fmt.Sprintf("output %s from view %s", rec.URL, rec.View)
+				}
+				index[rec.Key] = len(out)
+				i = len(out)
+				out = append(out, OutputStatus{Output: label, URL: rec.URL, View: rec.View, Recording: rec.URL == ""})
+			}
+			out[i].ID = rec.ID
+		}
+	}
+	if e.outputs != nil && e.outputs.Failures != nil {
+		for key, i := range index {
+			out[i].Failing = e.outputs.Failures.failing(room, key)
+			out[i].RetryInSeconds = seconds(e.outputs.Failures.left(room, key, now))
+		}
+	}
+	return out
+}

@@ -85,6 +85,19 @@ func TestOutputsLifecycle(t *testing.T) {
 	if n := r.state.OwnedOutputs(); n != 2 {
 		t.Fatalf("journal owns %d outputs, want 2", n)
 	}
+	roomStatus := func() reconcile.RoomStatus {
+		for _, rs := range r.engine.Status(time.Now()).Rooms {
+			if rs.Name == "class-1" {
+				return rs
+			}
+		}
+		t.Fatal("no status of room class-1")
+		return reconcile.RoomStatus{}
+	}
+	if outs := roomStatus().Outputs; len(outs) != 2 || outs[0].Output != "output "+url+" from view common" || !outs[0].Desired || outs[0].ID == "" ||
+		!outs[1].Recording || outs[1].ID == "" || outs[0].Failing != 0 {
+		t.Fatalf("status outputs %+v", outs)
+	}
 
 	// The mix is pushed back into SRS: the agent must not route it into OWT.
 	r.publish("mix", "class-1", "")
@@ -123,6 +136,9 @@ func TestOutputsLifecycle(t *testing.T) {
 		return ""
 	}); err != nil {
 		t.Fatal(err)
+	}
+	if outs := roomStatus().Outputs; len(outs) != 2 || outs[0].Failing < 2 {
+		t.Errorf("status does not show the failing output: %+v", outs)
 	}
 	// Restarts are spaced by a growing backoff, not a tight loop.
 	var starts []time.Time

@@ -30,7 +30,9 @@ func fixture(trouble bool) *Report {
 		Rooms: []reconcile.RoomStatus{
 			{Name: "class-a", ID: "r-1", Exists: true, Owned: true, Listed: true, Views: []string{"common"}, Participants: -1, InSync: true,
 				Inputs: []reconcile.InputStatus{{Stream: "origin/__defaultVhost__/live/class-a", Desired: true, URL: "rtmp://127.0.0.1:1935/live/class-a?vhost=__defaultVhost__",
-					Views: []string{"common"}, InView: true, OWT: []reconcile.OWTInput{{ID: "s-1", InViews: []string{"common"}}}}}},
+					Views: []string{"common"}, InView: true, OWT: []reconcile.OWTInput{{ID: "s-1", InViews: []string{"common"}}}}},
+				Outputs: []reconcile.OutputStatus{{Output: "output rtmp://127.0.0.1:1935/mix/class-a from view common", URL: "rtmp://127.0.0.1:1935/mix/class-a",
+					View: "common", Desired: true, ID: "502424329745486460"}}},
 			{Name: "class-b", Participants: -1, Ops: []reconcile.OpStatus{
 				{Op: reconcile.Op{Kind: reconcile.OpCreateRoom, Room: "class-b", Reason: "1 stream(s) routed here"}, Action: "add"},
 				{Op: reconcile.Op{Kind: reconcile.OpStartInput, Room: "class-b", Stream: "origin/__defaultVhost__/live/class-b", Reason: "published on SRS"}, Action: "add"},
@@ -54,6 +56,7 @@ func fixture(trouble bool) *Report {
 		st.Unroutable = []reconcile.Unroutable{{Stream: "origin/__defaultVhost__/live/x y", Why: `room "x y": not a valid room name`}}
 		st.Rooms[1].Inputs[0].Pending = &reconcile.PendingStatus{Since: at.Add(-3 * time.Second), TimeLeftSeconds: 92}
 		st.Rooms[1].Ops = st.Rooms[1].Ops[:1]
+		st.Rooms[0].Outputs[0].ID, st.Rooms[0].Outputs[0].Failing, st.Rooms[0].Outputs[0].RetryInSeconds = "", 3, 4
 		st.Rooms[2].Notes = []string{`view "hd" does not exist in room "video-wall"; origin/__defaultVhost__/wall/cam-3 cannot join it`}
 		st.Rooms[2].LastError, st.Rooms[2].LastErrorAt = "stop s-9 in room video-wall: OWT 500/1301", at.Add(-4*time.Second)
 		r.Policy.Generation, r.Policy.LastReloadAt, r.Policy.LastReloadError = 3, at.Add(-time.Minute), "policy.yaml:4: routes[0].room: template: unknown field .Nope"
