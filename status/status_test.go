@@ -145,6 +145,7 @@ func TestHandler(t *testing.T) {
 		"no space left on device", "Unroutable streams", "not a valid room name", "POST outcome unknown, holds 92s",
 		"last error", "OWT 500/1301", "reload failed", "unknown field .Nope", `view &#34;hd&#34; does not exist`,
 		"&lt;script&gt;alert(1)&lt;/script&gt;",
+		"output rtmp://127.0.0.1:1935/mix/class-a from view common", "failing (3x), restart in 4.0s",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/status/ lacks %q", want)
