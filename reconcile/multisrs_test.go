@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"testing"
@@ -512,6 +513,101 @@ func TestComputeDesiredRoomOptionsFirstRouteWins(t *testing.T) {
 		want := map[string]float64{"hd-1": 4, "sd-1": 9}[order[0]]
 		if r == nil || len(r.Inputs) != 2 || fmt.Sprint(r.Options["inputLimit"]) != fmt.Sprint(want) {
 			t.Errorf("order %v: room %+v, want both inputs and inputLimit %v", order, r, want)
+		}
+	}
+}
+
+// Run commits what the journal holds when it stops, and runs without a
+// journal at all.
+func TestRunFlushesOnStop(t *testing.T) {
+	for _, withJournal := range []bool{true, false} {
+		te := newTestEngine(t, func(c *Config) {
+			if !withJournal {
+				c.Journal = nil
+			}
+		})
+		te.srsAPI.set(liveSnap(), nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- te.Run(ctx) }()
+		eventually(t, "primed", 5*time.Second, te.primedSet.Load)
+		if withJournal {
+			te.journal.SetMissing("r", key("x"), t0())
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("journal %v: Run: %v", withJournal, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("journal %v: Run did not stop", withJournal)
+		}
+		if !withJournal {
+			continue
+		}
+		j, err := OpenJournal(context.Background(), te.mem, "agent")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at, ok := j.MissingSince("r", key("x")); !ok || !at.Equal(t0()) {
+			t.Errorf("journal not flushed on stop: %v %v", at, ok)
+		}
+	}
+}
+
+// Output records: a start is a change (committed by the next Commit), a
+// restart of one id replaces it, the start closes its intent, and
+// forgetting keeps the room's other outputs until the last one goes.
+func TestJournalOutputRecords(t *testing.T) {
+	ctx := context.Background()
+	j := testJournal(t)
+	if err := j.Begin(ctx, Intent{ID: "i1", Kind: IntentOutput, Room: "r", Op: "rtmp://x/1", At: t0()}); err != nil {
+		t.Fatal(err)
+	}
+	j.OutputStarted("i1", "r", OutputRecord{ID: "o2", Key: "rtmp://x/1", View: "common"})
+	if j.Dirty() != true {
+		t.Error("an output start is not a change")
+	}
+	j.OutputStarted("", "r", OutputRecord{ID: "o1", Key: "rec", View: "common"})
+	j.OutputStarted("", "r", OutputRecord{ID: "o2", Key: "rtmp://x/1", View: "hd"})
+	if got := j.Outputs("r"); len(got) != 2 || got[0].ID != "o1" || got[1].View != "hd" || len(j.OutputIntents("r")) != 0 {
+		t.Fatalf("outputs %+v intents %+v", got, j.OutputIntents("r"))
+	}
+	if err := j.Commit(ctx); err != nil || j.Dirty() {
+		t.Fatalf("commit: %v dirty %v", err, j.Dirty())
+	}
+	j.ForgetOutput("r", "o9") // not there: no change
+	if j.Dirty() {
+		t.Error("forgetting an unknown output is a change")
+	}
+	j.ForgetOutput("r", "o1")
+	if got := j.Outputs("r"); len(got) != 1 || got[0].ID != "o2" || !j.Dirty() {
+		t.Fatalf("after forgetting o1: %+v", got)
+	}
+	j.ForgetOutput("r", "o2")
+	if len(j.OutputRooms()) != 0 || j.OwnedOutputs() != 0 {
+		t.Errorf("after forgetting the last: rooms %v", j.OutputRooms())
+	}
+}
+
+// Latency buckets: the 1-2.5-5 series from 1 ms to the streaming-in POST's
+// 100 s timeout.
+func TestLatencyBuckets(t *testing.T) {
+	var want []float64
+	for e := -3; e <= 2; e++ {
+		for _, m := range []float64{1, 2.5, 5} {
+			if v := m * math.Pow(10, float64(e)); v <= 100 {
+				want = append(want, v)
+			}
+		}
+	}
+	if len(LatencyBuckets) != len(want) {
+		t.Fatalf("buckets %v, want %v", LatencyBuckets, want)
+	}
+	for i := range want {
+		if math.Abs(LatencyBuckets[i]-want[i]) > want[i]*1e-9 {
+			t.Errorf("bucket %d = %v, want %v", i, LatencyBuckets[i], want[i])
 		}
 	}
 }
