@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sort"
 	"strings"
@@ -608,6 +609,64 @@ func TestLatencyBuckets(t *testing.T) {
 	for i := range want {
 		if math.Abs(LatencyBuckets[i]-want[i]) > want[i]*1e-9 {
 			t.Errorf("bucket %d = %v, want %v", i, LatencyBuckets[i], want[i])
+		}
+	}
+}
+
+// stopOWT is an OutputOWT whose stops answer err and whose listing holds listed.
+type stopOWT struct {
+	err    error
+	listed []owtapi.StreamingOut
+}
+
+func (s *stopOWT) ListStreamingOuts(context.Context, string) ([]owtapi.StreamingOut, error) {
+	return s.listed, nil
+}
+func (s *stopOWT) StartStreamingOut(context.Context, string, owtapi.StreamingOutRequest) (owtapi.StreamingOut, error) {
+	return owtapi.StreamingOut{}, errors.New("unused")
+}
+func (s *stopOWT) StopStreamingOut(context.Context, string, string) error { return s.err }
+func (s *stopOWT) ListRecordings(context.Context, string) ([]owtapi.Recording, error) {
+	return nil, nil
+}
+func (s *stopOWT) StartRecording(context.Context, string, owtapi.RecordingRequest) (owtapi.Recording, error) {
+	return owtapi.Recording{}, errors.New("unused")
+}
+func (s *stopOWT) StopRecording(context.Context, string, string) error { return s.err }
+
+// Stopping an output: ok when OWT says so, gone when the room is gone or an
+// ambiguous answer is followed by a listing without it, failed otherwise;
+// the record goes unless it failed.
+func TestOutputStopOutcomes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		owt    *stopOWT
+		want   string
+		forgot bool
+	}{
+		{"ok", &stopOWT{}, "ok", true},
+		{"room gone", &stopOWT{err: errRoomNotFound}, "gone", true},
+		{"ambiguous, not listed", &stopOWT{err: errAmbiguous}, "gone", true},
+		{"ambiguous, still listed", &stopOWT{err: errAmbiguous, listed: []owtapi.StreamingOut{{ID: "o1"}}}, "failed", false},
+	} {
+		j := testJournal(t)
+		j.OutputStarted("", "r", OutputRecord{ID: "o1", Key: "rtmp://x/r", URL: "rtmp://x/r"})
+		r := &OutputRunner{OWT: tc.owt, Journal: j, Log: slog.New(slog.DiscardHandler)}
+		got, err := r.stop(context.Background(), Op{Room: "r", RoomID: "1", StreamID: "o1", URL: "rtmp://x/r"})
+		if got != tc.want || (err != nil) != (tc.want == "failed") || (len(j.Outputs("r")) == 0) != tc.forgot {
+			t.Errorf("%s: %q %v (records %v), want %q", tc.name, got, err, j.Outputs("r"), tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		m    owtapi.OutputMediaInfo
+		want string
+	}{
+		{owtapi.OutputMediaInfo{Video: &owtapi.OutputTrack{From: "v"}, Audio: &owtapi.OutputTrack{From: "a"}}, "v"},
+		{owtapi.OutputMediaInfo{Audio: &owtapi.OutputTrack{From: "a"}}, "a"},
+		{owtapi.OutputMediaInfo{}, ""},
+	} {
+		if got := trackFrom(tc.m); got != tc.want {
+			t.Errorf("trackFrom(%+v) = %q, want %q", tc.m, got, tc.want)
 		}
 	}
 }
