@@ -178,6 +178,9 @@ func (a *Agent) metricsMux() *http.ServeMux {
 	sh := status.Handler(a.Status)
 	mux.Handle("GET /status", sh)
 	mux.Handle("GET /status/", sh)
+	if a.opts.Config.Agent.PProf {
+		mountPProf(mux)
+	}
 	return mux
 }
 

@@ -87,3 +87,46 @@ func TestOpenJournalDamaged(t *testing.T) {
 		t.Error("reader of a damaged file: no error")
 	}
 }
+
+// TestStartupRefusesBadState: every kind of unusable state file stops the
+// agent's startup (OpenJournal as run and sync use it) with a message that
+// names the file and says what to do; none loads as an empty journal.
+func TestStartupRefusesBadState(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	unreadable := filepath.Join(dir, "unreadable.json")
+	if err := os.Mkdir(unreadable, 0o700); err != nil { // a directory cannot be read as a file, even by root
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path string
+		want       []string
+	}{
+		{"unreadable", unreadable, []string{unreadable, "check agent.state_file"}},
+		{"null", write("null.json", "null"), []string{"null.json", "holds null", "move it away"}},
+		{"null with spaces", write("null2.json", " null \n"), []string{"null2.json", "holds null"}},
+		{"wrong version", write("v9.json", `{"version":9,"agent":"agent-1","rooms":{}}`), []string{"v9.json", "version 9", "run the newer version"}},
+		{"no version", write("v0.json", `{"agent":"agent-1","rooms":{}}`), []string{"v0.json", "no version", "move it away"}},
+		{"wrong agent", write("other.json", `{"version":2,"agent":"agent-2","rooms":{}}`), []string{"other.json", `"agent-2"`, "own state_file"}},
+		{"not json", write("junk.json", "{{"), []string{"junk.json", "corrupt", "move it away"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j, err := OpenJournal(journalCfg(tc.path), true)
+			if err == nil {
+				_ = j.Close(context.Background())
+				t.Fatal("state accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"time"
@@ -16,6 +18,7 @@ import (
 type policyState struct {
 	mu      sync.Mutex
 	summary string
+	digest  string
 	gen     int
 	at      time.Time
 	lastAt  time.Time
@@ -26,9 +29,12 @@ type policyState struct {
 func (p *policyState) loaded(pol *policy.Policy, at time.Time, reload bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.summary, p.at = "no policy", at
+	p.summary, p.digest, p.at = "no policy", "", at
 	if pol != nil {
-		p.summary = pol.Summary()
+		p.summary, p.digest = pol.Summary(), pol.Digest()
+		if len(p.digest) > 12 {
+			p.digest = p.digest[:12]
+		}
 	}
 	p.gen++
 	if reload {
@@ -45,7 +51,7 @@ func (p *policyState) failed(err error, at time.Time) {
 func (p *policyState) status(file string) status.Policy {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return status.Policy{File: file, Summary: p.summary, Generation: p.gen, LoadedAt: p.at,
+	return status.Policy{File: file, Summary: p.summary, Digest: p.digest, Generation: p.gen, LoadedAt: p.at,
 		LastReloadAt: p.lastAt, LastReloadOK: p.lastOK, LastReloadError: p.lastErr}
 }
 
@@ -63,4 +69,13 @@ func (a *Agent) Status() *status.Report {
 	role, leader, identity := a.roles.Role()
 	return &status.Report{Agent: a.opts.Config.Agent.ID, Version: version.Get().Version, Role: role, Leader: leader,
 		Identity: identity, Policy: a.pstat.status(a.opts.PolicyFile), Status: a.engine.Status(time.Now())}
+}
+
+// mountPProf serves net/http/pprof under /debug/pprof/ (agent.pprof: true).
+func mountPProf(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 }

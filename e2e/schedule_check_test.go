@@ -233,6 +233,7 @@ func (r *scheduleRun) quiesce() {
 		r.problem("invariant 2 (OWT equals the desired state at quiescence): converged after %s, then drifted: %s", took.Round(time.Millisecond), d)
 	}
 	r.log = append(r.log, fmt.Sprintf("%7.3fs quiescence: faults cleared, converged in %s", began.Sub(r.began).Seconds(), took.Round(time.Millisecond)))
+	r.quiesceOutputs(w)
 }
 
 // verdict runs the history invariants on the fake's full history and
@@ -243,6 +244,8 @@ func (r *scheduleRun) verdict() []string {
 	out = append(out, checkNoTwoLive(st, labAgentID)...)
 	out = append(out, checkNoTwinRooms(st)...)
 	out = append(out, checkForeignUntouched(st, labAgentID, r.foreign)...)
+	out = append(out, checkNoTwoLiveOutputs(st)...)
+	out = append(out, checkNoLoop(st)...)
 	return out
 }
 

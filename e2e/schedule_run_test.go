@@ -53,7 +53,11 @@ routes:
   - match: {app: g0}
     room: g0
   - match: {app: live}
-    room: "live-{{.Stream}}"
+    room:
+      name: "live-{{.Stream}}"
+      outputs: [{view: common, url: "rtmp://127.0.0.1:1935/mix/{{.Room}}"}]
+  - match: {app: mix}
+    room: "mixed-{{.Stream}}"           # the loop guard keeps the pushed mixes out
   - match: {}
     action: ignore
 `, schedInterval, schedGrace)

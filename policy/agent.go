@@ -368,7 +368,7 @@ func (l *agentLoader) hooks(n *yaml.Node, a *Agent) {
 
 func (l *agentLoader) agentSection(n *yaml.Node, a *Agent) {
 	w := l.w
-	f, ok := w.mapping(n, "agent", "id", "state_file", "metrics_listen", "policy_reload_check")
+	f, ok := w.mapping(n, "agent", "id", "state_file", "metrics_listen", "policy_reload_check", "pprof")
 	if !ok {
 		return
 	}
@@ -392,6 +392,9 @@ func (l *agentLoader) agentSection(n *yaml.Node, a *Agent) {
 		if d, ok := w.duration(v, "agent.policy_reload_check", time.Second); ok {
 			a.Agent.PolicyReloadCheck = d
 		}
+	}
+	if v, ok := f["pprof"]; ok {
+		a.Agent.PProf, _ = w.boolean(v, "agent.pprof")
 	}
 }
 

@@ -21,14 +21,14 @@ var AgentKeys = []string{
 	"owt.url", "owt.service_id", "owt.service_key_env", "owt.service_key_file", "owt.ca_file", "owt.insecure_skip_verify",
 	"owt.timeout", "owt.streaming_in_timeout", "owt.pending_hold", "owt.rate_limit",
 	"hooks.listen", "hooks.token_env", "hooks.token_file", "hooks.allow[]", "hooks.hint_ttl",
-	"agent.id", "agent.state_file", "agent.metrics_listen", "agent.policy_reload_check",
+	"agent.id", "agent.state_file", "agent.metrics_listen", "agent.policy_reload_check", "agent.pprof",
 	"policy",
 }
 
 // typedKeys are the keys whose values are not strings: their variables are
 // read as YAML would read the value (true, 8); all others are strings, so
 // that an agent id of 123 or a password file named "yes" stay strings.
-var typedKeys = map[string]bool{"owt.insecure_skip_verify": true, "owt.rate_limit": true}
+var typedKeys = map[string]bool{"owt.insecure_skip_verify": true, "owt.rate_limit": true, "agent.pprof": true}
 
 // scalar is the node of a value from the environment.
 func scalar(key, value string, line, col int) yaml.Node {

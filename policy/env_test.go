@@ -66,6 +66,7 @@ policy: ./policy.yaml
 		{"agent.state_file", "SRS_OWT_AGENT_STATE_FILE", "state/s.json", nil, func(a *Agent) any { return a.Agent.StateFile }, filepath.Join(dir, "state/s.json")},
 		{"agent.metrics_listen", "SRS_OWT_AGENT_METRICS_LISTEN", "0.0.0.0:9108", nil, func(a *Agent) any { return a.Agent.MetricsListen }, "0.0.0.0:9108"},
 		{"agent.policy_reload_check", "SRS_OWT_AGENT_POLICY_RELOAD_CHECK", "15s", nil, func(a *Agent) any { return a.Agent.PolicyReloadCheck }, 15 * time.Second},
+		{"agent.pprof", "SRS_OWT_AGENT_PPROF", "true", nil, func(a *Agent) any { return a.Agent.PProf }, true},
 		{"policy", "SRS_OWT_POLICY", "/etc/srs-owt-proxy/policy.yaml", nil, func(a *Agent) any { return a.Policy }, "/etc/srs-owt-proxy/policy.yaml"},
 	}
 	covered := map[string]bool{}

@@ -544,9 +544,9 @@ func outputTarget(raw string) (vhost, app, stream, path string, ok bool) {
 	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") {
 		return "", "", "", "", false
 	}
-	path = strings.Trim(u.Path, "/")
+	path = strings.Trim(u.Path, "/") // so the last "/" is never the last byte
 	i := strings.LastIndex(path, "/")
-	if i <= 0 || i == len(path)-1 {
+	if i <= 0 {
 		return "", "", "", "", false
 	}
 	return u.Query().Get("vhost"), path[:i], path[i+1:], path, true

@@ -221,6 +221,17 @@ func TestOutputsResolve(t *testing.T) {
 	}
 }
 
+func TestOutputsURLLength(t *testing.T) {
+	// "rtmp://h/mix/" and the sample room "live-sample" are 24 bytes.
+	at := func(n int) string {
+		return withOutputs("{{.App}}-{{.Stream}}", "        - {view: common, url: \"rtmp://h/mix/"+strings.Repeat("y", n-24)+"{{.Room}}\"}\n")
+	}
+	mustParse(t, at(4096), nil)
+	if _, err := ParsePolicy("p.yaml", []byte(at(4097)), envOf(nil)); err == nil || !strings.Contains(err.Error(), "longer than 4096 bytes") {
+		t.Fatalf("4097 bytes: %v", err)
+	}
+}
+
 func TestOutputsRenderError(t *testing.T) {
 	p := mustParse(t, withOutputs("{{.Stream}}", "        - {view: common, url: \"rtmp://h/mix/{{.Room}}\"}\n"), nil)
 	long := strings.Repeat("x", 120)
@@ -282,7 +293,7 @@ func TestOutputsLoopWarning(t *testing.T) {
 	src := `routes:
   - match: {app: live}
     room:
-      name: "{{.App}}-{{.Stream}}"
+      name: "r-{{.Stream}}"
       outputs:
         - {view: common, url: "rtmp://127.0.0.1:1935/mix/{{.Room}}"}
         - {view: common, url: "rtmp://127.0.0.1:1935/live/{{.Room}}-out?vhost=v2"}
@@ -297,8 +308,8 @@ func TestOutputsLoopWarning(t *testing.T) {
 	p := mustParse(t, src, nil)
 	w := p.Warnings()
 	want := []string{
-		`policy.yaml:6: routes[0].room.outputs[0].url: the pushed stream __defaultVhost__/mix/live-sample matches routes[2] (line 13)`,
-		`policy.yaml:7: routes[0].room.outputs[1].url: the pushed stream v2/live/live-sample-out matches routes[0] (line 2)`,
+		`policy.yaml:6: routes[0].room.outputs[0].url: the pushed stream __defaultVhost__/mix/r-sample matches routes[2] (line 13)`,
+		`policy.yaml:7: routes[0].room.outputs[1].url: the pushed stream v2/live/r-sample-out matches routes[0] (line 2)`,
 	}
 	if len(w) != len(want) {
 		t.Fatalf("warnings %v", w)

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -149,3 +150,77 @@ func srsapiValues(param, key string) []string {
 }
 
 func parseParamForTest(param string) url.Values { return srsapi.ParseParam(param) }
+
+func TestClipName(t *testing.T) {
+	s128 := strings.Repeat("a", 128)
+	if clipName(s128) != s128 || clipName(s128+"b") != s128+"..." {
+		t.Errorf("128/129 bytes: %q %q", clipName(s128), clipName(s128+"b"))
+	}
+	// A cut never splits a character.
+	e := strings.Repeat("é", 100) // 200 bytes
+	if got := clipName(e); got != strings.Repeat("é", 64)+"..." {
+		t.Errorf("clipName of 2-byte runes = %q", got)
+	}
+	odd := "a" + strings.Repeat("é", 100) // a rune starts at byte 127, not 128
+	if got := clipName(odd); got != "a"+strings.Repeat("é", 63)+"..." {
+		t.Errorf("clipName = %q", got)
+	}
+}
+
+func TestResolvePullProblemAdvice(t *testing.T) {
+	p := mustParse(t, `routes:
+  - match: {app: tpl}
+    room: r
+    pull_url: "rtmp://{{param \"h\"}}/x"
+  - match: {}
+    room: r
+`, nil)
+	_, err := p.Resolve(in("v", "tpl", "s", ""))
+	if err == nil || !strings.HasSuffix(err.Error(), "; fix the pull_url template") {
+		t.Errorf("template: %v", err)
+	}
+	_, err = p.Resolve(Input{Vhost: "v", App: "a", Stream: "s"})
+	if err == nil || !strings.HasSuffix(err.Error(), "; check srs[].pull in agent.yaml") {
+		t.Errorf("default URL: %v", err)
+	}
+}
+
+// A watcher without getenv reads the process environment (token_env).
+func TestWatcherDefaultGetenv(t *testing.T) {
+	t.Setenv("WATCH_TEST_TOKEN", "x")
+	dir := t.TempDir()
+	writeFile(t, dir, "policy.yaml", "routes:\n  - match: {}\n    room: r\n    token_env: WATCH_TEST_TOKEN\n")
+	w := NewWatcher(filepath.Join(dir, "policy.yaml"), 0, nil, nil)
+	if w.debounce != DefaultDebounce || w.check != DefaultPolicyReloadCheck {
+		t.Errorf("defaults: debounce %v check %v", w.debounce, w.check)
+	}
+	ev := next(t, startWatcher(t, w))
+	if ev.err != nil || ev.policy == nil {
+		t.Fatalf("policy with a token from the environment: %v", ev.err)
+	}
+}
+
+func TestPullURLLengthLimit(t *testing.T) {
+	base := "rtmp://h/"
+	if p := pullProblem(base+strings.Repeat("a", maxPullURL-len(base)), true); p != "" {
+		t.Errorf("%d bytes refused: %s", maxPullURL, p)
+	}
+	if p := pullProblem(base+strings.Repeat("a", maxPullURL-len(base)+1), true); !strings.Contains(p, "longer than") {
+		t.Errorf("%d bytes: %q", maxPullURL+1, p)
+	}
+}
+
+// Deny and ignore routes resolve without an error and are never unroutable,
+// whatever the names (SRS may send any).
+func TestResolveDenyIgnoreOddNames(t *testing.T) {
+	p := mustParse(t, "routes:\n  - match: {app: private}\n    action: deny\n  - match: {}\n    action: ignore\n", nil)
+	for _, tc := range []struct {
+		app  string
+		want Action
+	}{{"private", ActionDeny}, {"other", ActionIgnore}} {
+		got, err := p.Resolve(in("v", tc.app, "课堂?token=x\x01", ""))
+		if err != nil || got.Action != tc.want || got.Unroutable != "" {
+			t.Errorf("%s: %+v %v", tc.app, got, err)
+		}
+	}
+}

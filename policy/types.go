@@ -74,6 +74,9 @@ type AgentSection struct {
 	// re-read in case a change event was missed (some mounts give none).
 	// Default DefaultPolicyReloadCheck.
 	PolicyReloadCheck time.Duration `yaml:"-"`
+	// PProf (pprof: true) mounts net/http/pprof under /debug/pprof/ on the
+	// metrics listener. Off by default.
+	PProf bool `yaml:"pprof"`
 }
 
 // Policy is policy.yaml, hot-reloaded.

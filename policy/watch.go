@@ -121,9 +121,8 @@ func (w *Watcher) Run(ctx context.Context, onLoad func(*Policy), onError func(er
 			if ev.Op == fsnotify.Chmod {
 				continue
 			}
-			// A swap may have removed a watched directory: follow the path
-			// to where it leads now before the next event can be missed.
-			w.rewatch(fw)
+			// The reload after the debounce follows the path to where it
+			// leads now (a swap may have removed a watched directory).
 			timer.Reset(w.debounce)
 		case err, ok := <-fw.Errors:
 			if !ok {

@@ -125,6 +125,7 @@ func NewEngine(cfg Config) *Engine {
 	e.applier = &Applier{OWT: cfg.OWT, Agent: cfg.Agent, Journal: cfg.Journal, Pending: e.pending, Log: cfg.Log,
 		PendingHold: cfg.PendingHold, Observe: cfg.Metrics.observeOp, Slots: make(chan struct{}, slots), RoomDeleted: e.owt.RoomDeleted}
 	e.outputs = newOutputRunner(cfg)
+	cfg.Metrics.setOutputFuncs(cfg.Journal)
 	if j := cfg.Journal; j != nil {
 		e.pending.OnResolve = j.End
 		j.OnSave = e.storeWritten
@@ -327,6 +328,7 @@ func (e *Engine) desiredChanged(d *Desired) {
 		}
 		m.DesiredStreams.Set(float64(n))
 		m.DesiredRooms.Set(float64(len(d.Rooms)))
+		m.outputsDesired(d)
 	}
 }
 

@@ -35,14 +35,8 @@ func ParseStreamKey(s string) (StreamKey, error) {
 	return StreamKey{Server: p[0], Vhost: p[1], App: p[2][:i], Stream: p[2][i+1:]}, nil
 }
 
-// clip shortens a value quoted in a message.
-func clip(s string) string {
-	// Equivalent mutant: < 128 is the same, clipKey keeps a 128-byte value whole.
-	if len(s) <= 128 {
-		return s
-	}
-	return clipKey(StreamKey{Stream: s})[3:]
-}
+// clip shortens a value quoted in a message to 128 bytes.
+func clip(s string) string { return clipTo(s, 128) }
 
 // Ownership attributes written into every streaming-in the agent creates. OWT
 // stores them verbatim and returns them in info.attributes.

@@ -17,7 +17,7 @@ var (
 	reconcileResults = []string{"ok", "retry", "error"}
 	resyncResults    = []string{"ok", "partial", "error"}
 	hintKinds        = []string{"publish", "unpublish", "busy", "ignored", "denied", "unroutable", "parked"}
-	opKinds          = []OpKind{OpCreateRoom, OpStartInput, OpAddView, OpRemoveView, OpStopInput, OpDeleteRoom}
+	opKinds          = []OpKind{OpCreateRoom, OpStartInput, OpAddView, OpRemoveView, OpStopInput, OpDeleteRoom, OpStartOutput, OpStopOutput}
 	opOutcomes       = []string{"ok", "failed", "skipped", "gone", OutcomeNotRecorded}
 	heldRules        = []string{RuleIncomplete, RuleGrace, RuleMaxDeletes, RuleEmpty, RuleMoving, RuleOccupied, RuleCreatePending}
 	storeResults     = []string{"ok", "error"}
@@ -44,10 +44,16 @@ type Metrics struct {
 	UnroutableTotal prometheus.Counter
 	StoreWrites     *prometheus.CounterVec
 	StoreHealthy    prometheus.Gauge
-	reg             prometheus.Registerer
-	queueDepth      atomic.Pointer[func() float64]
-	ownedStreams    atomic.Pointer[func() float64]
-	ownedRooms      atomic.Pointer[func() float64]
+	// Outputs (streaming-outs and recordings): see outputs_engine.go.
+	OutputsDesired prometheus.Gauge
+	OutputsOwned   prometheus.GaugeFunc
+	OutputRestarts *prometheus.CounterVec
+	LoopedStreams  prometheus.Gauge
+	outputsOwned   atomic.Pointer[func() float64]
+	reg            prometheus.Registerer
+	queueDepth     atomic.Pointer[func() float64]
+	ownedStreams   atomic.Pointer[func() float64]
+	ownedRooms     atomic.Pointer[func() float64]
 }
 
 // gaugeFunc is a gauge computed at scrape time by a function set later.
@@ -89,6 +95,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Writes of the ownership journal to its store, by result (ok, error). A create whose intent is not written is not made."}, []string{"result"}),
 		StoreHealthy: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_store_healthy",
 			Help: "1 if the last write of the ownership journal succeeded (or none was needed yet), 0 if it failed."}),
+		OutputsDesired: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_outputs_desired",
+			Help: "Streaming-outs and recordings the policy declares for rooms with streams routed to them."}),
+		OutputRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_output_restarts_total",
+			Help: "Outputs that vanished from OWT (failed push, lost source) and are started again, by room."}, []string{"room"}),
+		LoopedStreams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "srs_owt_proxy_looped_streams",
+			Help: "Published streams that the agent's own outputs push into SRS: never routed back into OWT."}),
 		reg: reg,
 	}
 	m.StoreHealthy.Set(1)
@@ -115,9 +127,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.QueueDepth = gaugeFunc("srs_owt_proxy_queue_depth", "Rooms waiting in the work queue.", &m.queueDepth)
 	m.OwnedStreams = gaugeFunc("srs_owt_proxy_owned_streams", "Streaming-ins owned by this agent, as last observed.", &m.ownedStreams)
 	m.OwnedRooms = gaugeFunc("srs_owt_proxy_owned_rooms", "Rooms created by this agent.", &m.ownedRooms)
+	m.OutputsOwned = gaugeFunc("srs_owt_proxy_outputs_owned", "Streaming-outs and recordings owned by this agent (ownership journal).", &m.outputsOwned)
 	if reg != nil {
 		reg.MustRegister(m.Reconciles, m.ReconcileTime, m.QueueDepth, m.Retries, m.Ops, m.DeletesHeld,
-			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors, m.UnroutableTotal, m.StoreWrites, m.StoreHealthy)
+			m.DesiredStreams, m.DesiredRooms, m.OwnedStreams, m.OwnedRooms, m.Resyncs, m.LastResync, m.Hints, m.PolicyErrors, m.UnroutableTotal, m.StoreWrites, m.StoreHealthy,
+			m.OutputsDesired, m.OutputsOwned, m.OutputRestarts, m.LoopedStreams)
 	}
 	return m
 }

@@ -81,11 +81,11 @@ func TestMetricsStartAtZero(t *testing.T) {
 		{m.Hints, [][]string{{"publish"}, {"unpublish"}, {"busy"}, {"ignored"}, {"denied"}, {"unroutable"}, {"parked"}}},
 		{m.DeletesHeld, [][]string{{RuleIncomplete}, {RuleGrace}, {RuleMaxDeletes}, {RuleEmpty}, {RuleMoving}, {RuleOccupied}, {RuleCreatePending}}},
 		{m.StoreWrites, [][]string{{"ok"}, {"error"}}},
-		{m.Ops, [][]string{{"create_room", "ok"}, {"start_input", "failed"}, {"stop_input", "gone"}, {"add_view", "skipped"}, {"start_input", OutcomeNotRecorded}}},
+		{m.Ops, [][]string{{"create_room", "ok"}, {"start_input", "failed"}, {"stop_input", "gone"}, {"add_view", "skipped"}, {"start_input", OutcomeNotRecorded}, {"start_output", "ok"}, {"stop_output", "gone"}}},
 	} {
 		want := len(c.labels)
 		if c.vec == m.Ops {
-			want = 6 * 5
+			want = 8 * 5 // six input and room kinds, two output kinds
 		}
 		if n := testutil.CollectAndCount(c.vec); n != want {
 			t.Errorf("%d series at start, want %d", n, want)

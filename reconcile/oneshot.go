@@ -257,6 +257,7 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 		why = "some room listings failed: " + errors.Join(listErrs...).Error()
 	}
 	plan := &Plan{}
+	outputs := o.outputRunner()
 	for _, n := range sorted {
 		r := obs[n]
 		rp := PlanRoom(RoomContext{
@@ -283,6 +284,7 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 			},
 		})
 		budget.Apply(&rp)
+		planOutputs(ctx, outputs, &rp, r, d.Rooms[n])
 		plan.Rooms = append(plan.Rooms, rp)
 	}
 	plan.Sort()
@@ -331,6 +333,7 @@ func (o *OneShot) Apply(ctx context.Context, plan *Plan, ob *Observation) ([]Res
 	}
 	a := &Applier{OWT: o.OWT, Agent: o.Agent, Journal: o.Journal, Pending: pending, Log: o.Log, PendingHold: o.PendingHold,
 		Slots: make(chan struct{}, o.workers())}
+	outputs := o.outputRunner()
 	var mu sync.Mutex
 	var all []Result
 	byRoom := map[string]*RoomPlan{}
@@ -340,7 +343,7 @@ func (o *OneShot) Apply(ctx context.Context, plan *Plan, ob *Observation) ([]Res
 		names = append(names, plan.Rooms[i].Room)
 	}
 	o.each(names, func(n string) {
-		res := a.ApplyRoom(ctx, byRoom[n], ob.Rooms[n])
+		res := o.applyRoom(ctx, a, outputs, byRoom[n], ob.Rooms[n], ob.Desired.Room(n))
 		mu.Lock()
 		all = append(all, res...)
 		mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -106,11 +107,27 @@ type OutputRunner struct {
 	OWT      OutputOWT
 	Journal  *Journal
 	Failures *outputFailures
-	Log      interface {
-		Info(msg string, args ...any)
-		Warn(msg string, args ...any)
+	Log      *slog.Logger // nil: discard
+	Now      func() time.Time
+	// Restarted, if set, is told the room of every output that vanished.
+	Restarted func(room string)
+	// Hold is how long an output POST of unknown outcome holds a new one
+	// (0: 20 s; the engine takes owt.pending_hold when that is shorter).
+	Hold time.Duration
+}
+
+func (r *OutputRunner) hold() time.Duration {
+	if r.Hold > 0 {
+		return r.Hold
 	}
-	Now func() time.Time
+	return outputHold
+}
+
+func (r *OutputRunner) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
 }
 
 func (r *OutputRunner) now() time.Time {
@@ -147,8 +164,13 @@ func (r *OutputRunner) Run(ctx context.Context, obs *ObservedRoom, declared []po
 		return pass, nil
 	}
 	if !obs.Exists {
+		if !apply {
+			// diff of a room not made yet: its outputs follow its inputs.
+			pass.Ops = PlanOutputs(OutputContext{Room: name, Desired: declared, InputInView: inView, Observed: ObservedOutputs{Listed: true}})
+			return pass, nil
+		}
 		// Outputs die with their room.
-		if apply && r.Journal != nil {
+		if r.Journal != nil {
 			for _, rec := range records {
 				r.Journal.ForgetOutput(name, rec.ID)
 			}
@@ -169,7 +191,7 @@ func (r *OutputRunner) Run(ctx context.Context, obs *ObservedRoom, declared []po
 	}
 	pending := map[string]string{}
 	for _, in := range intents {
-		if now.Sub(in.At) < outputHold && r.Journal != nil && r.stillOpen(in.ID) {
+		if now.Sub(in.At) < r.hold() && r.Journal != nil && r.stillOpen(in.ID) {
 			pending[in.Op] = fmt.Sprintf("an earlier start sent %s ago has no known outcome yet; OWT may still create it", now.Sub(in.At).Round(time.Millisecond))
 		}
 	}
@@ -246,11 +268,14 @@ func (r *OutputRunner) settle(name, roomID string, observed ObservedOutputs, int
 	}
 	for _, v := range observed.Vanished {
 		j.ForgetOutput(name, v.ID)
+		if r.Restarted != nil {
+			r.Restarted(name)
+		}
 		delay := time.Duration(0)
 		if r.Failures != nil {
 			delay = r.Failures.vanished(name, v.Key, v.Started, now)
 		}
-		r.Log.Warn("output vanished from OWT (its push failed or its source went away); starting it again with backoff",
+		r.log().Warn("output vanished from OWT (its push failed or its source went away); starting it again with backoff",
 			"room", name, "output", v.ID, "url", v.URL, "view", v.View, "retry_in", delay.Round(time.Millisecond))
 	}
 	owned := map[string]bool{}
@@ -265,7 +290,7 @@ func (r *OutputRunner) settle(name, roomID string, observed ObservedOutputs, int
 		if !recorded[o.ID] {
 			o.Started = now
 			j.OutputStarted("", name, o)
-			r.Log.Warn("adopted a streaming-out with this agent's URL (a start whose answer was lost)", "room", name, "output", o.ID, "url", o.URL)
+			r.log().Warn("adopted a streaming-out with this agent's URL (a start whose answer was lost)", "room", name, "output", o.ID, "url", o.URL)
 		}
 	}
 	for _, in := range intents {
@@ -286,7 +311,7 @@ func (r *OutputRunner) settle(name, roomID string, observed ObservedOutputs, int
 				continue
 			}
 		}
-		if now.Sub(in.At) >= outputHold {
+		if now.Sub(in.At) >= r.hold() {
 			j.End(in.ID)
 		}
 	}
@@ -353,7 +378,7 @@ func (r *OutputRunner) start(ctx context.Context, o Op, listed []ListedOutput) (
 		if r.Journal != nil {
 			r.Journal.OutputStarted(in.ID, o.Room, OutputRecord{ID: id, Key: d.Key(), URL: url, View: d.View, Started: r.now()})
 		}
-		r.Log.Info("output started", "room", o.Room, "output", id, "what", d.String())
+		r.log().Info("output started", "room", o.Room, "output", id, "what", d.String())
 		return "ok", nil
 	}
 	if !mayHaveHappened(err) {
@@ -366,11 +391,11 @@ func (r *OutputRunner) start(ctx context.Context, o Op, listed []ListedOutput) (
 	if again, lerr := ListOutputs(ctx, r.OWT, o.RoomID); lerr == nil && r.Journal != nil {
 		if l, ok := findNewOutput(again, d, o.RoomID, in.SeenIDs, nil); ok {
 			r.Journal.OutputStarted(in.ID, o.Room, OutputRecord{ID: l.ID, Key: d.Key(), URL: l.URL, View: d.View, Started: r.now()})
-			r.Log.Warn("output start answered with an error but OWT made it; adopted", "room", o.Room, "output", l.ID, "what", d.String(), "err", err)
+			r.log().Warn("output start answered with an error but OWT made it; adopted", "room", o.Room, "output", l.ID, "what", d.String(), "err", err)
 			return "ok", nil
 		}
 	}
-	return "failed", fmt.Errorf("room %q: %s: outcome unknown, no new POST for %s unless OWT lists it: %w", o.Room, d, outputHold, err)
+	return "failed", fmt.Errorf("room %q: %s: outcome unknown, no new POST for %s unless OWT lists it: %w", o.Room, d, r.hold(), err)
 }
 
 // stop deletes an owned output. OWT answers 500/1301 for one already gone;
@@ -399,7 +424,7 @@ func (r *OutputRunner) stop(ctx context.Context, o Op) (string, error) {
 	if r.Journal != nil {
 		r.Journal.ForgetOutput(o.Room, o.StreamID)
 	}
-	r.Log.Info("output stopped", "room", o.Room, "output", o.StreamID, "reason", o.Reason)
+	r.log().Info("output stopped", "room", o.Room, "output", o.StreamID, "reason", o.Reason)
 	if err != nil {
 		return "gone", nil
 	}
@@ -428,7 +453,8 @@ func newOutputRunner(cfg Config) *OutputRunner {
 		return nil
 	}
 	base := max(cfg.RetryBase*5, 100*time.Millisecond)
-	return &OutputRunner{OWT: oo, Journal: cfg.Journal, Failures: newOutputFailures(base, max(cfg.RetryMax, base)), Log: cfg.Log}
+	return &OutputRunner{OWT: oo, Journal: cfg.Journal, Failures: newOutputFailures(base, max(cfg.RetryMax, base)), Log: cfg.Log,
+		Restarted: cfg.Metrics.outputRestarted, Hold: min(outputHold, cfg.PendingHold)}
 }
 
 // outputsBefore stops the outputs of a room no stream is routed to any
@@ -461,4 +487,89 @@ func (e *Engine) runOutputs(ctx context.Context, obs *ObservedRoom, declared []p
 		_ = e.cfg.Journal.Commit(ctx)
 	}
 	return err
+}
+
+// outputsDesired sets the output gauges from a desired state.
+func (m *Metrics) outputsDesired(d *Desired) {
+	if m == nil || d == nil {
+		return
+	}
+	n := 0
+	for _, r := range d.Rooms {
+		if len(r.Inputs) > 0 {
+			n += len(r.Outputs)
+		}
+	}
+	m.OutputsDesired.Set(float64(n))
+	m.LoopedStreams.Set(float64(d.Looped))
+}
+
+// setOutputFuncs makes outputs_owned read the journal.
+func (m *Metrics) setOutputFuncs(j *Journal) {
+	if m == nil {
+		return
+	}
+	f := func() float64 {
+		if j == nil {
+			return 0
+		}
+		return float64(j.OwnedOutputs())
+	}
+	m.outputsOwned.Store(&f)
+}
+
+// outputRestarted counts an output of room that vanished.
+func (m *Metrics) outputRestarted(room string) {
+	if m != nil {
+		m.OutputRestarts.WithLabelValues(room).Inc()
+	}
+}
+
+// OutputStatus is one output of a room: declared by the policy, owned by
+// the agent (in its journal), or both. Status makes no OWT call for it.
+type OutputStatus struct {
+	Output    string `json:"output"` // e.g. "output rtmp://h/mix/r from view common"
+	URL       string `json:"url,omitempty"`
+	View      string `json:"view"`
+	Recording bool   `json:"recording,omitempty"`
+	Desired   bool   `json:"desired"`
+	ID        string `json:"id,omitempty"` // the owned output's id in OWT
+	// Failing counts how often it vanished soon after a start; RetryIn
+	// says when it is started again.
+	Failing        int     `json:"failing,omitempty"`
+	RetryInSeconds float64 `json:"retry_in_seconds,omitempty"`
+}
+
+// outputStatus lists the declared and owned outputs of a room.
+func (e *Engine) outputStatus(room string, desired *DesiredRoom, now time.Time) []OutputStatus {
+	var out []OutputStatus
+	index := map[string]int{}
+	if desired != nil && len(desired.Inputs) > 0 {
+		for _, d := range desired.Outputs {
+			index[d.Key()] = len(out)
+			out = append(out, OutputStatus{Output: d.String(), URL: d.URL, View: d.View, Recording: d.IsRecording(), Desired: true})
+		}
+	}
+	if j := e.cfg.Journal; j != nil {
+		for _, rec := range j.Outputs(room) {
+			i, ok := index[rec.Key]
+			if !ok || out[i].ID != "" {
+				label := "recording from view " + rec.View
+				if rec.URL != "" {
+					label = fmt.Sprintf("output %s from view %s", rec.URL, rec.View)
+				}
+				index[rec.Key] = len(out)
+				i = len(out)
+				out = append(out, OutputStatus{Output: label, URL: rec.URL, View: rec.View, Recording: rec.URL == ""})
+			}
+			out[i].ID = rec.ID
+		}
+	}
+	if e.outputs != nil && e.outputs.Failures != nil {
+		for key, i := range index {
+			out[i].Failing = e.outputs.Failures.failing(room, key)
+			out[i].RetryInSeconds = seconds(e.outputs.Failures.left(room, key, now))
+		}
+	}
+	return out
 }

@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
 	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
+	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
 )
 
 const outputsPolicy = `reconcile: {interval: 200ms, delete_grace: 100ms, max_deletes: 50, allow_empty: true, concurrency: 4}
@@ -82,6 +85,19 @@ func TestOutputsLifecycle(t *testing.T) {
 	if n := r.state.OwnedOutputs(); n != 2 {
 		t.Fatalf("journal owns %d outputs, want 2", n)
 	}
+	roomStatus := func() reconcile.RoomStatus {
+		for _, rs := range r.engine.Status(time.Now()).Rooms {
+			if rs.Name == "class-1" {
+				return rs
+			}
+		}
+		t.Fatal("no status of room class-1")
+		return reconcile.RoomStatus{}
+	}
+	if outs := roomStatus().Outputs; len(outs) != 2 || outs[0].Output != "output "+url+" from view common" || !outs[0].Desired || outs[0].ID == "" ||
+		!outs[1].Recording || outs[1].ID == "" || outs[0].Failing != 0 {
+		t.Fatalf("status outputs %+v", outs)
+	}
 
 	// The mix is pushed back into SRS: the agent must not route it into OWT.
 	r.publish("mix", "class-1", "")
@@ -120,6 +136,9 @@ func TestOutputsLifecycle(t *testing.T) {
 		return ""
 	}); err != nil {
 		t.Fatal(err)
+	}
+	if outs := roomStatus().Outputs; len(outs) != 2 || outs[0].Failing < 2 {
+		t.Errorf("status does not show the failing output: %+v", outs)
 	}
 	// Restarts are spaced by a growing backoff, not a tight loop.
 	var starts []time.Time
@@ -183,5 +202,42 @@ func TestOutputsAdoptAfterAmbiguousAnswer(t *testing.T) {
 	}
 	if in := r.state.Intents(); len(in) != 0 {
 		t.Fatalf("open intents left: %+v", in)
+	}
+}
+
+// TestOutputMetrics: desired and owned outputs, restarts by room and looped
+// streams are exported.
+func TestOutputMetrics(t *testing.T) {
+	m := reconcile.NewMetrics(nil)
+	r := newRig(t, rigOpts{policy: outputsPolicy, metrics: m})
+	r.publish("live", "m1", "")
+	r.publish("mix", "m1", "")
+	url := "rtmp://127.0.0.1:1935/mix/m1"
+	if _, err := lab.WaitFor(context.Background(), 5*time.Second, func() string {
+		if msg := checkOutputs(r.lab.OWT.Dump(), "m1", []string{url}, 1); msg != "" {
+			return msg
+		}
+		if d, o, l := testutil.ToFloat64(m.OutputsDesired), testutil.ToFloat64(m.OutputsOwned), testutil.ToFloat64(m.LoopedStreams); d != 2 || o != 2 || l != 1 {
+			return fmt.Sprintf("outputs desired %v owned %v looped %v", d, o, l)
+		}
+		return ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	roomID, outs := liveOutputs(r.lab.OWT.Dump(), "m1")
+	for _, o := range outs {
+		if o.Kind == "streaming" {
+			if err := r.lab.OWT.DropOutput(roomID, o.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := lab.WaitFor(context.Background(), 5*time.Second, func() string {
+		if n := testutil.ToFloat64(m.OutputRestarts.WithLabelValues("m1")); n != 1 {
+			return fmt.Sprintf("%v restarts of room m1", n)
+		}
+		return checkOutputs(r.lab.OWT.Dump(), "m1", []string{url}, 1)
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -91,6 +91,8 @@ type RoomStatus struct {
 	Foreign      int           `json:"foreign_streams"`
 	Participants int           `json:"participants"`
 	Inputs       []InputStatus `json:"inputs"`
+	// Outputs are the room's streaming-outs and recordings (outputs_engine.go).
+	Outputs []OutputStatus `json:"outputs,omitempty"`
 	// Ops are the planned operations, held ones included.
 	Ops   []OpStatus `json:"ops"`
 	Notes []string   `json:"notes,omitempty"`
@@ -331,6 +333,7 @@ func (e *Engine) Status(now time.Time) *Status {
 			plan.Rooms = append(plan.Rooms, rp)
 		}
 		rs.Inputs = e.inputStatus(name, obs, desired, now)
+		rs.Outputs = e.outputStatus(name, desired, now)
 		for _, o := range rp.Ops {
 			os := OpStatus{Op: o, Action: o.Action()}
 			if o.RetryIn > 0 {

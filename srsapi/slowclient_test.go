@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -140,6 +142,11 @@ func TestLimitListenerLimits(t *testing.T) {
 	}
 	defer ln.Close()
 	var reasons []string
+	one := LimitListener(ln, ListenerLimits{MaxConns: 1, MaxConnsPerSource: 1}).(*limitListener)
+	x := sourceAddr(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 9), Port: 1})
+	if one.admit(x) != "" || one.admit(sourceAddr(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 8), Port: 1})) != RefusedTotal {
+		t.Error("MaxConns 1 does not admit exactly one")
+	}
 	l := LimitListener(ln, ListenerLimits{MaxConns: 2, MaxConnsPerSource: 5}).(*limitListener)
 	l.lim.OnRefuse = func(r string) { reasons = append(reasons, r) }
 	a := sourceAddr(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1})
@@ -187,5 +194,64 @@ func TestHookBodyBudget(t *testing.T) {
 	}
 	if n := h.buffered.Load(); n != 0 {
 		t.Errorf("%d bytes still counted after the request", n)
+	}
+}
+
+// TestHookDefaultsAsDocumented: the README's security section states the
+// hook server's limits; they are the defaults the code uses.
+func TestHookDefaultsAsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("under a %d s deadline", int(DefaultHookBodyTimeout/time.Second)),
+		fmt.Sprintf("limited to %d per source address and %d in all", DefaultHookMaxConnsPerSource, DefaultHookMaxConns),
+		fmt.Sprintf("hold at most\n%d MiB in all", DefaultHookBodyBudget>>20),
+		fmt.Sprintf("a body over %d MiB", DefaultHookMaxBody>>20),
+	} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md does not say %q", want)
+		}
+	}
+	h := NewHookHandler(HookHandlerConfig{}).(*hookHandler)
+	if h.cfg.BodyTimeout != DefaultHookBodyTimeout || h.cfg.BodyBudget != DefaultHookBodyBudget || h.cfg.MaxBody != DefaultHookMaxBody || cap(h.slots) != DefaultHookMaxConcurrent {
+		t.Errorf("defaults not applied: %+v", h.cfg)
+	}
+	// The largest body is accepted whole, one byte more is refused.
+	pad := strings.Repeat("a", DefaultHookMaxBody-len(`{"action":"on_play","vhost":"v","app":"a","stream":"s","x":""}`))
+	body := `{"action":"on_play","vhost":"v","app":"a","stream":"s","x":"` + pad + `"}`
+	for _, tc := range []struct {
+		body string
+		code int
+	}{{body, 200}, {body + " ", 413}} {
+		rec := httptest.NewRecorder()
+		NewHookHandler(HookHandlerConfig{Receiver: &recorder{}, Logger: slog.New(slog.DiscardHandler)}).ServeHTTP(rec, srsRequest("/api/v1/clients", []byte(tc.body)))
+		if rec.Code != tc.code {
+			t.Errorf("body of %d bytes: %d, want %d", len(tc.body), rec.Code, tc.code)
+		}
+	}
+}
+
+func TestCheckServerName(t *testing.T) {
+	for _, tc := range []struct {
+		v, want string
+	}{
+		{"origin", ""},
+		{"édge\u00a01", ""},
+		{"", "missing"},
+		{"a/b", "contains '/'"},
+		{"a\x1fb", "control character U+001F"},
+		{"a\x7fb", "control character U+007F"},
+		{"a\u009fb", "control character U+009F"},
+		{"a\u0080b", "control character U+0080"},
+		{"\xff", "not valid UTF-8"},
+		{strings.Repeat("s", 257), "257 bytes long"},
+		{strings.Repeat("s", 256), ""},
+	} {
+		err := checkName("server", tc.v)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("checkName(%q) = %v, want %q", tc.v, err, tc.want)
+		}
 	}
 }

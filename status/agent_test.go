@@ -73,10 +73,14 @@ func TestAgentServesStatus(t *testing.T) {
 	}
 
 	// A good reload, then a bad one.
+	digest := r.Policy.Digest
 	if err := os.WriteFile(pf, []byte(strings.Replace(browserPolicy, "interval: 1s", "interval: 2s", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { read(); return r.Policy.Generation == 2 && r.Policy.LastReloadOK })
+	if len(digest) != 12 || r.Policy.Digest == digest || len(r.Policy.Digest) != 12 {
+		t.Errorf("policy digest %q before the reload, %q after", digest, r.Policy.Digest)
+	}
 	if err := os.WriteFile(pf, []byte("routes: [\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,9 @@ type Report struct {
 type Policy struct {
 	File    string `json:"file,omitempty"`
 	Summary string `json:"summary"`
+	// Digest identifies the policy's content (the first 12 hex digits of
+	// its digest; the watcher logs the same).
+	Digest string `json:"digest,omitempty"`
 	// Generation is 1 for the policy the agent started with, plus one for
 	// every successful reload.
 	Generation int       `json:"generation"`

@@ -30,7 +30,9 @@ func fixture(trouble bool) *Report {
 		Rooms: []reconcile.RoomStatus{
 			{Name: "class-a", ID: "r-1", Exists: true, Owned: true, Listed: true, Views: []string{"common"}, Participants: -1, InSync: true,
 				Inputs: []reconcile.InputStatus{{Stream: "origin/__defaultVhost__/live/class-a", Desired: true, URL: "rtmp://127.0.0.1:1935/live/class-a?vhost=__defaultVhost__",
-					Views: []string{"common"}, InView: true, OWT: []reconcile.OWTInput{{ID: "s-1", InViews: []string{"common"}}}}}},
+					Views: []string{"common"}, InView: true, OWT: []reconcile.OWTInput{{ID: "s-1", InViews: []string{"common"}}}}},
+				Outputs: []reconcile.OutputStatus{{Output: "output rtmp://127.0.0.1:1935/mix/class-a from view common", URL: "rtmp://127.0.0.1:1935/mix/class-a",
+					View: "common", Desired: true, ID: "502424329745486460"}}},
 			{Name: "class-b", Participants: -1, Ops: []reconcile.OpStatus{
 				{Op: reconcile.Op{Kind: reconcile.OpCreateRoom, Room: "class-b", Reason: "1 stream(s) routed here"}, Action: "add"},
 				{Op: reconcile.Op{Kind: reconcile.OpStartInput, Room: "class-b", Stream: "origin/__defaultVhost__/live/class-b", Reason: "published on SRS"}, Action: "add"},
@@ -54,6 +56,7 @@ func fixture(trouble bool) *Report {
 		st.Unroutable = []reconcile.Unroutable{{Stream: "origin/__defaultVhost__/live/x y", Why: `room "x y": not a valid room name`}}
 		st.Rooms[1].Inputs[0].Pending = &reconcile.PendingStatus{Since: at.Add(-3 * time.Second), TimeLeftSeconds: 92}
 		st.Rooms[1].Ops = st.Rooms[1].Ops[:1]
+		st.Rooms[0].Outputs[0].ID, st.Rooms[0].Outputs[0].Failing, st.Rooms[0].Outputs[0].RetryInSeconds = "", 3, 4
 		st.Rooms[2].Notes = []string{`view "hd" does not exist in room "video-wall"; origin/__defaultVhost__/wall/cam-3 cannot join it`}
 		st.Rooms[2].LastError, st.Rooms[2].LastErrorAt = "stop s-9 in room video-wall: OWT 500/1301", at.Add(-4*time.Second)
 		r.Policy.Generation, r.Policy.LastReloadAt, r.Policy.LastReloadError = 3, at.Add(-time.Minute), "policy.yaml:4: routes[0].room: template: unknown field .Nope"
@@ -142,6 +145,7 @@ func TestHandler(t *testing.T) {
 		"no space left on device", "Unroutable streams", "not a valid room name", "POST outcome unknown, holds 92s",
 		"last error", "OWT 500/1301", "reload failed", "unknown field .Nope", `view &#34;hd&#34; does not exist`,
 		"&lt;script&gt;alert(1)&lt;/script&gt;",
+		"output rtmp://127.0.0.1:1935/mix/class-a from view common", "failing (3x), restart in 4.0s",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/status/ lacks %q", want)
@@ -194,10 +198,17 @@ func TestFilterRooms(t *testing.T) {
 	if len(rooms[1].Ops) != 3 {
 		t.Error("filter changed its input")
 	}
+	// A match on a stream, not the room's name: the room keeps that
+	// stream's ops only (its room create goes).
+	got, _ = filterRooms(rooms, "live/class-b")
+	if len(got) != 1 || len(got[0].Ops) != 2 || got[0].Ops[0].Kind != reconcile.OpStartInput {
+		t.Errorf("live/class-b: %+v", got)
+	}
 }
 
 func TestAgeText(t *testing.T) {
-	for s, want := range map[float64]string{-1: "0s", 0: "0.0s", 1.25: "1.2s", 59: "59s", 125: "2m", 7300: "2h", 200000: "2d"} {
+	for s, want := range map[float64]string{-1: "0s", 0: "0.0s", 1.25: "1.2s", 9.5: "9.5s", 10: "10s", 59: "59s", 119: "119s", 120: "2m",
+		125: "2m", 7199: "120m", 7200: "2h", 7300: "2h", 172799: "48h", 172800: "2d", 200000: "2d", 9001.8: "3h"} {
 		if got := ageText(s); got != want {
 			t.Errorf("ageText(%v) = %q, want %q", s, got, want)
 		}

@@ -90,6 +90,17 @@ func WriteTable(w io.Writer, r *Report) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, in.Stream, desired, owt, inView, orDash(strings.Join(plan, "; ")))
 			rows++
 		}
+		for _, o := range room.Outputs {
+			desired, plan := "no", "-"
+			if o.Desired {
+				desired = "yes"
+			}
+			if o.Failing > 0 {
+				plan = fmt.Sprintf("failing (%dx), restart in %s", o.Failing, ageText(o.RetryInSeconds))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t-\t%s\n", name, o.Output, desired, orDash(o.ID), plan)
+			rows++
+		}
 		if rows == 0 {
 			fmt.Fprintf(tw, "%s\t-\t\t%s\t\t-\n", name, orDash(room.ID))
 		}

@@ -106,12 +106,45 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// files are the flags naming agent.yaml and the policy.
-type files struct{ config, policy string }
+// files are the flags naming agent.yaml and the policy, and the flags of
+// the agent.yaml keys changed most often.
+type files struct {
+	config, policy string
+	// keys: agent.yaml keys set by flags, by their variable name; a flag
+	// beats the variable, which beats the file.
+	keys map[string]*string
+}
+
+// keyFlags are the agent.yaml keys that have a flag.
+var keyFlags = []struct{ flag, key, usage string }{
+	{"owt-url", "owt.url", "OWT management API URL"},
+	{"hooks-listen", "hooks.listen", "address of the hook server"},
+	{"metrics-listen", "agent.metrics_listen", "address of /metrics, /healthz, /readyz and /status"},
+	{"state-file", "agent.state_file", "the ownership journal (locked by run and sync)"},
+	{"agent-id", "agent.id", "ownership tag written into every streaming-in"},
+}
 
 func (f *files) register(cmd *cobra.Command, getenv func(string) string) {
 	cmd.Flags().StringVar(&f.config, "config", getenv("SRS_OWT_CONFIG"), "agent.yaml: connections and agent settings ($SRS_OWT_CONFIG)")
 	cmd.Flags().StringVar(&f.policy, "policy", "", "policy.yaml (instead of the policy named in agent.yaml)")
+	f.keys = map[string]*string{}
+	for _, k := range keyFlags {
+		env := policy.EnvName(k.key)
+		f.keys[env] = cmd.Flags().String(k.flag, "", fmt.Sprintf("%s: overrides %s in agent.yaml and $%s", k.usage, k.key, env))
+	}
+	// The older short variables of two keys must not beat their flags.
+	f.keys[policy.EnvMetricsListen] = f.keys[policy.EnvName("agent.metrics_listen")]
+	f.keys[policy.EnvStateFile] = f.keys[policy.EnvName("agent.state_file")]
+}
+
+// env is getenv with the key flags given on the command line on top.
+func (f *files) env(getenv func(string) string) func(string) string {
+	return func(k string) string {
+		if v, ok := f.keys[k]; ok && *v != "" {
+			return *v
+		}
+		return getenv(k)
+	}
 }
 
 // logging are the flags of commands that log.
@@ -150,6 +183,7 @@ func (f *files) load(getenv func(string) string) (cfg *policy.Agent, pol *policy
 	if f.config == "" {
 		return nil, nil, "", errors.New("--config is required (or set SRS_OWT_CONFIG)")
 	}
+	getenv = f.env(getenv)
 	cfg, err = policy.LoadAgent(f.config, getenv)
 	if err != nil {
 		return nil, nil, "", err

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 var commands = []string{"run", "diff", "sync", "validate", "status", "demo", "version", "completion"}
@@ -140,5 +144,48 @@ func TestLogDurations(t *testing.T) {
 		if _, err := bad.logger(&b); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// The flags of common agent.yaml keys beat their variables, which beat the file.
+func TestKeyFlags(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(cfg, []byte(`srs: [{name: o, api: "http://127.0.0.1:1985", pull: "rtmp://127.0.0.1"}]
+owt: {url: "http://file:3000", service_id: 5f0000000000000000000001, service_key_env: K}
+policy: {routes: [{match: {app: live}, room: "{{.Stream}}"}]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"K": "k", "SRS_OWT_OWT_URL": "http://env:3000"}
+	getenv := func(k string) string { return env[k] }
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"validate", "--config", cfg}, "OWT http://env:3000"},
+		{[]string{"validate", "--config", cfg, "--owt-url", "http://flag:3000"}, "OWT http://flag:3000"},
+	} {
+		var o, e bytes.Buffer
+		if code := Main(c.args, &o, &e, getenv); code != 0 || !strings.Contains(o.String(), c.want) {
+			t.Errorf("%v: exit %d, %q %q; want %q", c.args, code, o.String(), e.String(), c.want)
+		}
+	}
+	// A flag beats the older short variable of its key too.
+	env["SRS_OWT_METRICS_LISTEN"] = "127.0.0.1:1"
+	var f files
+	cmd := &cobra.Command{Use: "x"}
+	f.register(cmd, getenv)
+	if err := cmd.Flags().Set("metrics-listen", "127.0.0.1:2"); err != nil {
+		t.Fatal(err)
+	}
+	f.config = cfg
+	if a, _, _, err := f.load(getenv); err != nil || a.Agent.MetricsListen != "127.0.0.1:2" {
+		t.Errorf("--metrics-listen beside $SRS_OWT_METRICS_LISTEN: %+v %v", a, err)
+	}
+	var o, e bytes.Buffer
+	if code := Main([]string{"validate", "--config", cfg, "--hooks-listen", "nonsense", "--agent-id", "a b"}, &o, &e, getenv); code != 1 ||
+		!strings.Contains(e.String(), "hooks.listen") || !strings.Contains(e.String(), "agent.id") {
+		t.Errorf("bad flag values: exit %d, %q", code, e.String())
 	}
 }

@@ -28,9 +28,14 @@ routes:
   - match: {app: private}
     action: deny                      # SRS refuses these publishes
   - match: {app: live, stream: "class-*"}
-    room: "{{.App}}-{{.Stream}}"      # one room per class, created and deleted by the agent
+    room:
+      name: "{{.App}}-{{.Stream}}"    # one room per class, created and deleted by the agent
+      outputs:                        # the class's mix goes back to SRS as mix/<room>
+        - {view: common, url: "rtmp://127.0.0.1:1935/mix/{{.Room}}"}
   - match: {app: wall}
     room: {name: video-wall, create: false}   # an existing room, used but never deleted
+  - match: {app: mix}
+    room: "{{.App}}-{{.Stream}}"      # careless: it would pull the pushed mix back in (the loop guard wins)
   - match: {}
     action: ignore
 `
@@ -77,6 +82,18 @@ func (h *demoLog) Handle(_ context.Context, r slog.Record) error {
 		if kv["err"] != "" {
 			line += "\n        " + kv["err"]
 		}
+	case r.Message == "output started" || r.Message == "output stopped":
+		sym, op := "+", "start_output"
+		if r.Message == "output stopped" {
+			sym, op = "-", "stop_output"
+		}
+		what := kv["what"]
+		if what == "" {
+			what = "output " + kv["output"] + " (" + kv["reason"] + ")"
+		}
+		line = fmt.Sprintf("    agent %s %-12s room %-14s %s", sym, op, kv["room"], what)
+	case strings.HasPrefix(r.Message, "output vanished"):
+		line = fmt.Sprintf("    agent: output %s of room %s vanished; starting it again in %s", kv["url"], kv["room"], kv["retry_in"])
 	case r.Message == "publish refused by policy":
 		line = fmt.Sprintf("    agent answers SRS's hook: refuse %s (%s)", kv["stream"], kv["reason"])
 	case r.Message == "room needs attention":
@@ -203,6 +220,36 @@ func demo(w io.Writer, stepTimeout time.Duration) error {
 			return fmt.Errorf("the deny route did not refuse private/secret")
 		}
 		fmt.Fprintln(out, "   SRS refused it: the policy denies app private (nothing reaches OWT)")
+		return nil
+	}, want); err != nil {
+		return err
+	}
+
+	if err := expect("the mix goes back out: OWT pushes each class's view to SRS, and the agent keeps it out of OWT", func() error {
+		url := "rtmp://127.0.0.1:1935/mix/live-class-1"
+		if _, err := lab.WaitFor(ctx, stepTimeout, func() string {
+			if n := len(outputURLs(l.OWT.Dump(), "live-class-1")); n != 1 {
+				return fmt.Sprintf("room live-class-1 has %d outputs", n)
+			}
+			return ""
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "   OWT pushes the mix of room live-class-1 to %s (an output the agent started)\n", url)
+		fmt.Fprintln(out, "   the push arrives at SRS as the new stream mix/live-class-1 (SRS calls the agent's hook)")
+		if _, _, err := l.SRS.Publish(ctx, "__defaultVhost__", "mix", "live-class-1", ""); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "   the agent answers the hook but never routes a stream its own outputs push back into OWT (no loop)")
+		if _, err := lab.WaitFor(ctx, stepTimeout, func() string {
+			if n := a.Engine().Status(time.Now()).Looped; n != 1 {
+				return fmt.Sprintf("status counts %d looped streams", n)
+			}
+			return ""
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "   status: kept 1 stream out of OWT as the agent's own output, although a route (app mix) would send it there")
 		return nil
 	}, want); err != nil {
 		return err
@@ -341,8 +388,27 @@ func describe(st owtfake.State) string {
 			ins = append(ins, fmt.Sprintf("%s%v", lab.StreamOf(s.URL), s.InViews))
 		}
 		fmt.Fprintf(&b, "     room %-13s %s\n", r.Name, strings.Join(ins, "  "))
+		for _, u := range outputURLs(st, r.Name) {
+			fmt.Fprintf(&b, "          %-13s mix of view common -> %s\n", "", u)
+		}
 	}
 	return b.String()
+}
+
+// outputURLs returns the connected streaming-outs of the room named name.
+func outputURLs(st owtfake.State, name string) []string {
+	var out []string
+	for _, r := range st.Rooms {
+		if r.Name != name {
+			continue
+		}
+		for _, o := range r.Outputs {
+			if o.Kind == "streaming" && !o.Connecting {
+				out = append(out, o.URL)
+			}
+		}
+	}
+	return out
 }
 
 func indent(s string) string {

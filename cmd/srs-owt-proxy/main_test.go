@@ -17,7 +17,9 @@ func TestDemoConverges(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	s := out.String()
-	for _, want := range []string{"Step 5", "converged in", "SRS refused it", "Demo complete: 5 steps converged, 0 duplicate streaming-ins",
+	for _, want := range []string{"Step 6", "converged in", "SRS refused it", "Demo complete: 6 steps converged, 0 duplicate streaming-ins",
+		"agent + start_output", "mix of view common -> rtmp://127.0.0.1:1935/mix/live-class-1", "never routes a stream its own outputs push back",
+		"agent - stop_output",
 		"Terms used below:", "streaming-in  ", "srs-owt-proxy diff --config agent.yaml --policy", "srs-owt-proxy will perform the following actions:",
 		"held: waiting until it is in view in room all-classes", "Next: point the agent at your own SRS and OWT"} {
 		if !strings.Contains(s, want) {
@@ -35,9 +37,13 @@ func TestDemoConverges(t *testing.T) {
 		t.Errorf("the refusal is printed before the publish (%d, %d)", i, j)
 	}
 	// No step's work is printed under the next one: every agent line of
-	// step 2 (the class-2 stop) comes before step 3's title.
-	if i, j := strings.LastIndex(s, "delete_room  room live-class-2"), strings.Index(s, "== Step 3"); i < 0 || j < i {
-		t.Errorf("step 2's delete is printed after step 3 began (%d, %d)", i, j)
+	// step 3 (the class-2 stop) comes before step 4's title.
+	if i, j := strings.LastIndex(s, "delete_room  room live-class-2"), strings.Index(s, "== Step 4"); i < 0 || j < i {
+		t.Errorf("step 3's delete is printed after step 4 began (%d, %d)", i, j)
+	}
+	// The pushed mix is kept out by the loop guard, not by chance.
+	if !strings.Contains(s, "kept 1 stream out of OWT as the agent's own output") || strings.Contains(s, "room mix-live-class-1") {
+		t.Errorf("the demo does not show the loop guard at work")
 	}
 }
 
