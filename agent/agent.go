@@ -8,14 +8,17 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/srs-owt-proxy/srs-owt-proxy/ha"
 	"github.com/srs-owt-proxy/srs-owt-proxy/internal/version"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
@@ -39,16 +42,32 @@ type Options struct {
 	// Engine overrides (tests, demo, bench).
 	EngineTweak func(*reconcile.Config)
 	// Roles says which role this process plays for the status page
-	// (default status.Single: the only writer).
+	// (default status.Single: the only writer; with ha.mode, the election).
 	Roles status.RoleSource
+	// PeerListener, when set, is used instead of listening on ha.peer_listen.
+	PeerListener net.Listener
+	// Backend, when set, is the election instead of the one ha.mode names
+	// (tests).
+	Backend ha.Backend
+	// Identity names this replica (default ha.Identity: POD_NAME or the
+	// host name, plus a random suffix).
+	Identity string
 }
 
 // Agent is the running srs-owt-proxy.
 type Agent struct {
-	opts     Options
-	log      *slog.Logger
-	reg      *prometheus.Registry
-	engine   *reconcile.Engine
+	opts   Options
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	getenv func(string) string
+	// cur is the engine: the only one without high availability, the one
+	// of the current leadership term with it (nil while following).
+	cur      atomic.Pointer[reconcile.Engine]
+	rmetrics *reconcile.Metrics
+	servers  []reconcile.SRSServer
+	owt      reconcile.OWT
+	replica  *replica
+	serving  atomic.Bool
 	watcher  *policy.Watcher
 	hooks    *http.Server
 	metrics  *http.Server
@@ -74,29 +93,51 @@ func New(o Options) (*Agent, error) {
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = 30 * time.Second
 	}
-	cfg := o.Config
-	a := &Agent{opts: o, log: o.Log, reg: prometheus.NewRegistry(), policy: o.Policy, roles: o.Roles}
-	if a.roles == nil {
-		a.roles = status.Single{Identity: defaultIdentity()}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
 	}
+	cfg := o.Config
+	a := &Agent{opts: o, log: o.Log, reg: prometheus.NewRegistry(), policy: o.Policy, roles: o.Roles, getenv: o.Getenv}
 	a.pstat.loaded(o.Policy, time.Now(), false)
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), version.Get().Collector())
 	reqs := NewRequestMetrics(a.reg)
-	servers, owt, err := Clients(cfg, reqs)
+	identity := o.Identity
+	if identity == "" {
+		identity = defaultIdentity()
+		if cfg.HA.Enabled() {
+			identity = ha.Identity(o.Getenv)
+		}
+	}
+	servers, owt, err := Clients(cfg, reqs, fmt.Sprintf("srs-owt-proxy/%s (%s)", version.Get().Version, identity))
 	if err != nil {
 		return nil, err
 	}
-	j, err := OpenJournal(cfg, true)
-	if err != nil {
-		return nil, err
+	a.servers, a.owt, a.rmetrics = servers, RateLimit(owt, cfg.OWT.RateLimit), reconcile.NewMetrics(a.reg)
+	var receiver srsapi.HookReceiver
+	if cfg.HA.Enabled() {
+		// The store and the engine come with each leadership term.
+		a.replica = a.newReplica(identity)
+		receiver = a.replica
+		if a.roles == nil {
+			a.roles = a.replica
+		}
+	} else {
+		j, err := OpenJournal(cfg, true)
+		if err != nil {
+			return nil, err
+		}
+		a.journal = j
+		e := a.newEngine(j, nil)
+		a.cur.Store(e)
+		receiver = e
+		if a.roles == nil {
+			a.roles = status.Single{Identity: identity}
+		}
+		leader := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "srs_owt_proxy_leader",
+			Help: "1 while this replica is the leader (the only one writing to OWT and the store), 0 while it follows."}, []string{"identity"})
+		a.reg.MustRegister(leader)
+		leader.WithLabelValues(identity).Set(1)
 	}
-	a.journal = j
-	ec := reconcile.Config{Agent: cfg.Agent.ID, Servers: servers, OWT: RateLimit(owt, cfg.OWT.RateLimit), Journal: j, Policy: o.Policy,
-		Log: o.Log, Metrics: reconcile.NewMetrics(a.reg), PendingHold: cfg.OWT.PendingHold, HintTTL: cfg.Hooks.HintTTL}
-	if o.EngineTweak != nil {
-		o.EngineTweak(&ec)
-	}
-	a.engine = reconcile.NewEngine(ec)
 
 	a.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_policy_reloads_total",
 		Help: "Policy reloads by result (ok, error)."}, []string{"result"})
@@ -119,7 +160,7 @@ func New(o Options) (*Agent, error) {
 		}
 		allow = append(allow, p)
 	}
-	hh := srsapi.NewHookHandler(srsapi.HookHandlerConfig{Receiver: a.engine, Token: cfg.Hooks.Token, Allow: allow, Logger: o.Log,
+	hh := srsapi.NewHookHandler(srsapi.HookHandlerConfig{Receiver: receiver, Token: cfg.Hooks.Token, Allow: allow, Logger: o.Log,
 		Observe: func(action, answer string) { a.hookCnt.WithLabelValues(action, answer).Inc() }})
 	a.hooks = &http.Server{Handler: hh, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
@@ -132,6 +173,29 @@ func New(o Options) (*Agent, error) {
 		a.watcher.Seed(o.Policy)
 	}
 	return a, nil
+}
+
+// newEngine builds the engine over journal j; with a leadership term, its
+// OWT writes are fenced to the term and its operations dropped when the
+// term ends.
+func (a *Agent) newEngine(j *reconcile.Journal, term *ha.Term) *reconcile.Engine {
+	cfg := a.opts.Config
+	ec := reconcile.Config{Agent: cfg.Agent.ID, Servers: a.servers, OWT: a.owt, Journal: j, Policy: a.currentPolicy(),
+		Log: a.log, Metrics: a.rmetrics, PendingHold: cfg.OWT.PendingHold, HintTTL: cfg.Hooks.HintTTL}
+	if term != nil {
+		ec.OWT = Fence(a.owt, term.Fence)
+		ec.Abort = term.Ctx.Done()
+	}
+	if a.opts.EngineTweak != nil {
+		a.opts.EngineTweak(&ec)
+	}
+	return reconcile.NewEngine(ec)
+}
+
+func (a *Agent) currentPolicy() *policy.Policy {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.policy
 }
 
 // Close releases the ownership journal (and its single-writer lock) of an
@@ -147,8 +211,9 @@ func (a *Agent) Close() error {
 	return err
 }
 
-// Engine returns the agent's engine.
-func (a *Agent) Engine() *reconcile.Engine { return a.engine }
+// Engine returns the agent's engine: with high availability, the engine
+// of the current leadership term, nil while this replica follows.
+func (a *Agent) Engine() *reconcile.Engine { return a.cur.Load() }
 
 // Registry returns the agent's metrics registry.
 func (a *Agent) Registry() *prometheus.Registry { return a.reg }
@@ -164,11 +229,16 @@ func (a *Agent) metricsMux() *http.ServeMux {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if why := a.stuck(time.Now()); why != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("unhealthy: " + why + "\n"))
+			return
+		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if ok, why := a.engine.Ready(); !ok {
+		if why := a.notReady(); why != "" {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("not ready: " + why + "\n"))
 			return
@@ -202,6 +272,15 @@ func (a *Agent) Listen() error {
 			return fmt.Errorf("agent.metrics_listen %s: %w", a.opts.Config.Agent.MetricsListen, err)
 		}
 	}
+	if a.replica != nil {
+		if err := a.replica.listenPeer(); err != nil {
+			a.hookLn.Close()
+			if a.metricLn != nil {
+				a.metricLn.Close()
+			}
+			return err
+		}
+	}
 	return nil
 }
 
@@ -210,7 +289,9 @@ func (a *Agent) Reload() {
 	if a.watcher != nil {
 		a.watcher.Reload()
 	}
-	a.engine.Resync()
+	if e := a.Engine(); e != nil {
+		e.Resync()
+	}
 }
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
@@ -222,7 +303,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	a.log.Info("srs-owt-proxy running", "hooks", a.HookAddr(), "agent_id", a.opts.Config.Agent.ID,
-		"owt", a.opts.Config.OWT.URL, "policy", a.opts.Policy.Summary())
+		"owt", a.opts.Config.OWT.URL, "policy", a.opts.Policy.Summary(), "ha", a.opts.Config.HA.Mode)
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
 	var wg sync.WaitGroup
@@ -235,12 +316,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	wg.Add(1)
 	go serve("hook", a.hooks, a.hookLn)
+	// The listener is bound: connections queue until Serve accepts them.
+	a.serving.Store(true)
 	if a.metricLn != nil {
 		wg.Add(1)
 		go serve("metrics", a.metrics, a.metricLn)
 	}
 	engineDone := make(chan error, 1)
-	go func() { engineDone <- a.engine.Run(engineCtx) }()
+	if a.replica != nil {
+		if err := a.replica.start(engineCtx, &wg, errc); err != nil {
+			_ = a.hooks.Close()
+			_ = a.metrics.Close()
+			wg.Wait()
+			return err
+		}
+		go func() { a.replica.lead(engineCtx); engineDone <- nil }()
+	} else {
+		go func() { engineDone <- a.Engine().Run(engineCtx) }()
+	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	if a.watcher != nil {
@@ -273,6 +366,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Error("shutdown timed out with operations in flight", "timeout", a.opts.ShutdownTimeout)
 		runErr = errors.Join(runErr, errors.New("shutdown timed out"))
 	}
+	if a.replica != nil {
+		a.replica.stop(sctx)
+	}
 	_ = a.metrics.Shutdown(sctx)
 	wg.Wait()
 	if err := a.Close(); err != nil {
@@ -290,7 +386,9 @@ func (a *Agent) onPolicy(p *policy.Policy) {
 	a.reloadOK.Set(1)
 	a.pstat.loaded(p, time.Now(), true)
 	a.log.Info("policy reloaded; resyncing", "file", a.opts.PolicyFile, "policy", p.Summary())
-	a.engine.SetPolicy(p)
+	if e := a.Engine(); e != nil {
+		e.SetPolicy(p)
+	}
 }
 
 func (a *Agent) onPolicyError(err error) {

@@ -72,8 +72,8 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if code, body := get(t, mux, "/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("/healthz = %d %q", code, body)
 	}
-	if code, body := get(t, mux, "/readyz"); code != 503 || !strings.Contains(body, "not listed yet") {
-		t.Fatalf("/readyz before any listing = %d %q, want 503", code, body)
+	if code, body := get(t, mux, "/readyz"); code != 503 || !strings.Contains(body, "hook listener is not serving") {
+		t.Fatalf("/readyz before Run = %d %q, want 503", code, body)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -105,7 +105,11 @@ func TestHealthReadyMetrics(t *testing.T) {
 	}
 }
 
-func TestReadyzReportsOWTDown(t *testing.T) {
+// Readiness says whether this replica answers hooks correctly, never
+// whether OWT or SRS are up: with readiness following OWT, an OWT outage
+// would take every replica out of the hook Service and SRS would refuse
+// every publish. The outage shows in metrics and on the status page.
+func TestReadyzIgnoresOWTDown(t *testing.T) {
 	a, l := newTestAgent(t)
 	l.OWT.SetErrorRate("", 1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -114,14 +118,20 @@ func TestReadyzReportsOWTDown(t *testing.T) {
 	go func() { done <- a.Run(ctx) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		code, body := get(t, a.metricsMux(), "/readyz")
-		if code == 503 && strings.Contains(body, "OWT room listing failed") {
+		// Wait until the agent has seen OWT fail.
+		if st := a.Status(); st.OWT.Error != "" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/readyz = %d %q, want 503 naming the OWT listing", code, body)
+			t.Fatal("the agent never saw OWT fail")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if code, body := get(t, a.metricsMux(), "/readyz"); code != 200 || body != "ready\n" {
+		t.Fatalf("/readyz with OWT down = %d %q, want 200: readiness must not follow OWT", code, body)
+	}
+	if code, body := get(t, a.metricsMux(), "/healthz"); code != 200 {
+		t.Fatalf("/healthz with OWT down = %d %q, want 200", code, body)
 	}
 	cancel()
 	<-done

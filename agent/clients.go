@@ -60,8 +60,9 @@ func (t *srsTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// Clients builds the SRS servers and the OWT client of agent.yaml.
-func Clients(cfg *policy.Agent, m *RequestMetrics) ([]reconcile.SRSServer, *owtapi.Client, error) {
+// Clients builds the SRS servers and the OWT client of agent.yaml;
+// userAgent names the client to OWT ("" = srs-owt-proxy).
+func Clients(cfg *policy.Agent, m *RequestMetrics, userAgent string) ([]reconcile.SRSServer, *owtapi.Client, error) {
 	var servers []reconcile.SRSServer
 	var names []string
 	for _, s := range cfg.SRS {
@@ -74,7 +75,8 @@ func Clients(cfg *policy.Agent, m *RequestMetrics) ([]reconcile.SRSServer, *owta
 		servers = append(servers, reconcile.SRSServer{Name: s.Name, Pull: s.Pull, Client: c})
 	}
 	oc := owtapi.Config{URL: cfg.OWT.URL, ServiceID: cfg.OWT.ServiceID, ServiceKey: cfg.OWT.ServiceKey, CAFile: cfg.OWT.CAFile,
-		InsecureSkipVerify: cfg.OWT.InsecureSkipVerify, Timeout: cfg.OWT.Timeout, StreamingInTimeout: cfg.OWT.StreamingInTimeout}
+		InsecureSkipVerify: cfg.OWT.InsecureSkipVerify, Timeout: cfg.OWT.Timeout, StreamingInTimeout: cfg.OWT.StreamingInTimeout,
+		UserAgent: userAgent}
 	if m != nil {
 		oc.Observe = func(call string, status int, d time.Duration) { m.observe("owt", call, status, d) }
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/internal/version"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
+	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
 	"github.com/srs-owt-proxy/srs-owt-proxy/status"
 )
 
@@ -67,8 +68,12 @@ func defaultIdentity() string {
 // Status is the agent's status report (GET /status).
 func (a *Agent) Status() *status.Report {
 	role, leader, identity := a.roles.Role()
+	st := &reconcile.Status{}
+	if e := a.Engine(); e != nil {
+		st = e.Status(time.Now())
+	}
 	return &status.Report{Agent: a.opts.Config.Agent.ID, Version: version.Get().Version, Role: role, Leader: leader,
-		Identity: identity, Policy: a.pstat.status(a.opts.PolicyFile), Status: a.engine.Status(time.Now())}
+		Identity: identity, Policy: a.pstat.status(a.opts.PolicyFile), Status: st}
 }
 
 // mountPProf serves net/http/pprof under /debug/pprof/ (agent.pprof: true).

@@ -1,6 +1,7 @@
 package owtapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,10 @@ type Config struct {
 	// such as "list_rooms", the HTTP status (0 on transport error) and the
 	// duration.
 	Observe func(call string, status int, d time.Duration)
+	// UserAgent names the client to OWT (default "srs-owt-proxy"); with
+	// several replicas it carries the replica's identity, so that OWT's
+	// access logs tell which one sent a request.
+	UserAgent string
 	// Now replaces time.Now for signing (tests).
 	Now func() time.Time
 	// Nonce replaces the random cnonce generator (tests).
@@ -107,7 +112,7 @@ func New(cfg Config) (*Client, error) {
 		SetRetryCount(0).
 		SetLogger(discardLogger{}).
 		SetDisableWarn(true).
-		SetHeader("User-Agent", "srs-owt-proxy")
+		SetHeader("User-Agent", cmp.Or(cfg.UserAgent, "srs-owt-proxy"))
 	return &Client{cfg: cfg, rc: rc, base: base, server: server}, nil
 }
 

@@ -40,6 +40,10 @@ type Config struct {
 	// PendingPoll: how often a room with a streaming-in POST of unknown
 	// outcome is re-listed to find the stream. Default 1s.
 	PendingPoll time.Duration
+	// Abort, when it closes, makes Run drop the operations in flight at
+	// once instead of letting them finish: the leadership was lost, and
+	// another replica owns OWT now.
+	Abort <-chan struct{}
 }
 
 // Engine is the long-running reconciler, shaped like a controller: the
@@ -83,6 +87,8 @@ type Engine struct {
 	view statusMemo
 	// outputs reconciles rooms' streaming-outs and recordings (outputs_engine.go).
 	outputs *OutputRunner
+	// loopAt is when the resync loop last went round (unix nanoseconds).
+	loopAt atomic.Int64
 }
 
 // NewEngine builds an engine; Run starts it.
@@ -188,6 +194,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	// streaming-in POST half-way.
 	opCtx, cancelOps := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelOps()
+	if e.cfg.Abort != nil {
+		// Ends with opCtx, at the latest when Run returns.
+		go func() {
+			select {
+			case <-e.cfg.Abort:
+				cancelOps()
+			case <-opCtx.Done():
+			}
+		}()
+	}
 	e.recoverIntents(time.Now())
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
@@ -229,13 +245,16 @@ func (e *Engine) loop(ctx context.Context) {
 	// The period runs from the start of each resync, like a ticker: the
 	// time a resync takes does not stretch the interval.
 	start := time.Now()
+	e.beat()
 	e.resync(ctx)
+	e.beat()
 	timer := time.NewTimer(time.Until(start.Add(e.nextInterval())))
 	defer timer.Stop()
 	refresh := time.NewTimer(time.Hour)
 	refresh.Stop()
 	defer refresh.Stop()
 	for {
+		e.beat()
 		select {
 		case <-ctx.Done():
 			return

@@ -71,17 +71,24 @@ func (e *Engine) resolve(p *policy.Policy, server string, h srsapi.Hook) (policy
 // refuse applies the policy's deny routes and publish tokens to an
 // on_publish routed to t: a rejection, or nil to accept.
 func (e *Engine) refuse(t policy.Target, key StreamKey, h srsapi.Hook) *srsapi.Rejection {
+	rej, why := decide(t, key, h)
+	if rej != nil {
+		e.hint("denied")
+		e.log.Info("publish refused by policy", "stream", clipKey(key), "route", t.Route, "reason", why)
+	}
+	return rej
+}
+
+// decide is the policy's answer to an on_publish routed to t, the same on
+// every replica: a rejection and its reason, or nil to accept.
+func decide(t policy.Target, key StreamKey, h srsapi.Hook) (*srsapi.Rejection, string) {
 	switch {
 	case t.Action == policy.ActionDeny:
-		e.hint("denied")
-		e.log.Info("publish refused by policy", "stream", clipKey(key), "route", t.Route, "reason", "deny route")
-		return &srsapi.Rejection{Code: 403, Reason: fmt.Sprintf("stream %s is denied by route %d of the policy", clipKey(key), t.Route)}
-	case !t.CheckToken(srsapi.ParseParam(h.Param)):
-		e.hint("denied")
-		e.log.Info("publish refused by policy", "stream", clipKey(key), "route", t.Route, "reason", "missing or wrong publish token")
-		return &srsapi.Rejection{Code: 401, Reason: "missing or wrong publish token for " + clipKey(key)}
+		return &srsapi.Rejection{Code: 403, Reason: fmt.Sprintf("stream %s is denied by route %d of the policy", clipKey(key), t.Route)}, "deny route"
+	case !h.Admitted && !t.CheckToken(srsapi.ParseParam(h.Param)):
+		return &srsapi.Rejection{Code: 401, Reason: "missing or wrong publish token for " + clipKey(key)}, "missing or wrong publish token"
 	}
-	return nil
+	return nil, ""
 }
 
 // replayParked applies the parked hooks a reading identified.

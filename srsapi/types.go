@@ -30,6 +30,11 @@ type Hook struct {
 	// Server is the configured SRS server name the hook URL names
 	// (?server=<name>), "" when it names none. Not part of SRS's body.
 	Server string `json:"-"`
+	// Admitted marks a hook another replica of the agent already answered
+	// from the policy with its full param (publish token included) and
+	// forwarded without the token: the token check is not repeated. Never
+	// set from an SRS body.
+	Admitted bool `json:"-"`
 }
 
 // Stream is one entry of GET /api/v1/streams/. Vhost is the vhost ID.

@@ -279,7 +279,7 @@ func oneShot(f *files, getenv func(string) string, log *slog.Logger, writer bool
 	if err != nil {
 		return nil, err
 	}
-	servers, owt, err := agent.Clients(cfg, nil)
+	servers, owt, err := agent.Clients(cfg, nil, "")
 	if err != nil {
 		return nil, err
 	}

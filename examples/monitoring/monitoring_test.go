@@ -17,9 +17,6 @@ import (
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 )
 
-// pendingHA are metrics the dashboard shows that high availability adds.
-var pendingHA = map[string]bool{"srs_owt_proxy_leader": true}
-
 // promtool finds Debian's promtool (package prometheus): $PROMTOOL, or
 // promtool on PATH. PROMTOOL=off skips; CI installs it (.ci/run).
 func promtool(t *testing.T) string {
@@ -143,7 +140,7 @@ func TestMonitoringUsesRealMetrics(t *testing.T) {
 		for _, tg := range p.Targets {
 			for _, m := range used(tg.Expr) {
 				seen[m] = true
-				if !have[m] && !pendingHA[m] {
+				if !have[m] {
 					t.Errorf("panel %q uses %s, which the agent does not expose", p.Title, m)
 				}
 			}

@@ -39,6 +39,7 @@ type Server struct {
 	counts       map[string]int
 
 	outputsCreated []OutputRecord
+	writes         []WriteRecord
 	recordingHost  string
 
 	faultMu sync.Mutex
@@ -100,6 +101,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, h := match(r.Method, splitPath(r.URL), c)
 	s.mu.Lock()
 	s.counts[name]++
+	if r.Method != http.MethodGet && len(s.writes) < maxWrites {
+		s.writes = append(s.writes, WriteRecord{Call: name, Method: r.Method, Path: r.URL.Path, UserAgent: r.Header.Get("User-Agent"), Time: time.Now()})
+	}
 	s.mu.Unlock()
 	if isVersioned(r.URL.Path) && !s.injectFaults(w, r, name) {
 		return

@@ -29,6 +29,22 @@ type State struct {
 	// OutputsCreated is every streaming-out and recording ever created,
 	// kept across Wipe; their ends are in Deleted (kind "output").
 	OutputsCreated []OutputRecord `json:"outputs_created"`
+	// Writes is every request other than a GET as it arrived, with the
+	// client's User-Agent (the agent names its replica there): who wrote
+	// what, and when. The first maxWrites are kept.
+	Writes []WriteRecord `json:"writes"`
+}
+
+// maxWrites bounds State.Writes.
+const maxWrites = 1 << 18
+
+// WriteRecord is one request that may change OWT, as it arrived.
+type WriteRecord struct {
+	Call      string    `json:"call"`
+	Method    string    `json:"method"`
+	Path      string    `json:"path"`
+	UserAgent string    `json:"user_agent"`
+	Time      time.Time `json:"time"`
 }
 
 // OutputRecord is one streaming-out or recording creation.
@@ -132,6 +148,7 @@ func (s *Server) Dump() State {
 		RoomsCreated: append([]RoomRecord{}, s.roomsCreated...),
 
 		OutputsCreated: append([]OutputRecord{}, s.outputsCreated...),
+		Writes:         append([]WriteRecord{}, s.writes...),
 	}
 	for _, c := range s.created {
 		c.Attributes = deepCopy(c.Attributes)

@@ -1,0 +1,484 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/etcdtest"
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
+	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
+)
+
+// High availability against a real etcd: three agent processes behind one
+// hook address (a round-robin balancer standing in for the Kubernetes
+// Service), one leader.
+
+// haTTL is the etcd session TTL of the replicas: the lease a failover
+// waits out. haRetry is the campaign's retry period (the etcd backend
+// retries a failed campaign every second; a waiting one is woken by the
+// deletion of the leader's key).
+const (
+	haTTL   = 2 * time.Second
+	haRetry = time.Second
+)
+
+const haPolicy = `reconcile: {interval: 2s, delete_grace: 1s, max_deletes: 500, allow_empty: false, concurrency: 8}
+defaults:  {views: [common]}
+routes:
+  - match: {app: "class-*"}
+    room: "{{.App}}"
+  - match: {}
+    action: ignore
+`
+
+// balancer is the hook Service: each request goes to the next live
+// replica; the answers are kept per replica.
+type balancer struct {
+	t        *testing.T
+	srv      *http.Server
+	addr     string
+	client   *http.Client
+	mu       sync.Mutex
+	backends []string
+	next     int
+	answers  []hookAnswer
+}
+
+type hookAnswer struct {
+	backend string
+	status  int
+	body    string
+	err     string
+	at      time.Time
+}
+
+func newBalancer(t *testing.T) *balancer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &balancer{t: t, addr: ln.Addr().String(), client: &http.Client{Timeout: 5 * time.Second}}
+	b.srv = &http.Server{Handler: b, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = b.srv.Serve(ln) }()
+	t.Cleanup(func() { _ = b.srv.Close() })
+	return b
+}
+
+func (b *balancer) set(backends ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.backends = append([]string(nil), backends...)
+}
+
+// remove takes a replica out, as a failed readiness probe does.
+func (b *balancer) remove(backend string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, x := range b.backends {
+		if x == backend {
+			b.backends = append(b.backends[:i], b.backends[i+1:]...)
+			return
+		}
+	}
+}
+
+func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	b.mu.Lock()
+	if len(b.backends) == 0 {
+		b.mu.Unlock()
+		http.Error(w, "no backend", http.StatusBadGateway)
+		return
+	}
+	be := b.backends[b.next%len(b.backends)]
+	b.next++
+	b.mu.Unlock()
+	req, _ := http.NewRequestWithContext(r.Context(), r.Method, "http://"+be+r.URL.RequestURI(), bytes.NewReader(body))
+	req.Header = r.Header.Clone()
+	a := hookAnswer{backend: be, at: time.Now()}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		a.err = err.Error()
+		b.record(a)
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	a.status, a.body = resp.StatusCode, string(out)
+	b.record(a)
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(out)
+}
+
+func (b *balancer) record(a hookAnswer) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.answers = append(b.answers, a)
+}
+
+// notAccepted lists the answers of the given replicas that SRS would not
+// take as an acceptance (HTTP 200 with code 0).
+func (b *balancer) notAccepted(of map[string]bool) (n int, bad []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, a := range b.answers {
+		if !of[a.backend] {
+			continue
+		}
+		n++
+		if a.err != "" || a.status != 200 || strings.ReplaceAll(a.body, " ", "") != `{"code":0}` {
+			bad = append(bad, fmt.Sprintf("%s at %s: %d %q %s", a.backend, a.at.Format("15:04:05.000"), a.status, a.body, a.err))
+		}
+	}
+	return n, bad
+}
+
+// replicaProc is one agent process of the HA set.
+type replicaProc struct {
+	name    string
+	p       *proc
+	hook    string
+	metrics string
+	pid     int
+}
+
+type haEnv struct {
+	*env
+	etcd     *etcdtest.Server
+	bal      *balancer
+	replicas []*replicaProc
+	prefix   string
+}
+
+func newHAEnv(t *testing.T, n int) *haEnv {
+	t.Helper()
+	etcd := etcdtest.Start(t)
+	bal := newBalancer(t)
+	e := &env{t: t, dir: t.TempDir()}
+	var owtAddr, srsAddr string
+	e.owtProc, owtAddr = start(t, "fake-owt", "fake-owt listening on", nil,
+		"--listen", "127.0.0.1:0", "--service-id", lab.ServiceID, "--service-key", serviceKey)
+	e.srsProc, srsAddr = start(t, "fake-srs", "fake-srs listening on", nil,
+		"--listen", "127.0.0.1:0", "--hook", "http://"+bal.addr+"/api/v1/streams")
+	e.owtURL, e.srsURL = "http://"+owtAddr, "http://"+srsAddr
+	e.policyFile = filepath.Join(e.dir, "policy.yaml")
+	e.writePolicy(haPolicy)
+	h := &haEnv{env: e, etcd: etcd, bal: bal, prefix: fmt.Sprintf("/e2e-%d/", rand.Int64())}
+	var hooks []string
+	for i := 0; i < n; i++ {
+		r := h.startReplica(fmt.Sprintf("agent-%d", i))
+		hooks = append(hooks, r.hook)
+	}
+	bal.set(hooks...)
+	return h
+}
+
+func (h *haEnv) startReplica(name string) *replicaProc {
+	t := h.t
+	t.Helper()
+	r := &replicaProc{name: name, hook: freeAddr(t), metrics: freeAddr(t)}
+	peer := freeAddr(t)
+	cfg := fmt.Sprintf(`srs:
+  - name: origin
+    api: %s
+    pull: rtmp://127.0.0.1:1935
+owt:
+  url: %s
+  service_id: %s
+  service_key_env: OWT_SERVICE_KEY
+hooks:
+  listen: %s
+agent:
+  id: srs-owt-proxy-ha
+  metrics_listen: %s
+ha:
+  mode: etcd
+  etcd: {endpoints: [%s], prefix: %s, session_ttl: %ds}
+  peer_listen: %s
+  peer_token_env: PEER_TOKEN
+policy: %s
+`, h.srsURL, h.owtURL, lab.ServiceID, r.hook, r.metrics, h.etcd.Endpoint, h.prefix, int(haTTL/time.Second), peer, h.policyFile)
+	file := filepath.Join(h.dir, name+".yaml")
+	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.p, _ = start(t, "srs-owt-proxy", "", append(agentEnv, "PEER_TOKEN=e2e-peer-token", "POD_NAME="+name),
+		"run", "--config", file, "--log-format", "json")
+	r.pid = r.p.cmd.Process.Pid
+	if _, err := lab.WaitFor(t0(), 15*time.Second, func() string {
+		if code, _ := h.get("http://" + r.metrics + "/readyz"); code != 200 {
+			return fmt.Sprintf("%s: /readyz answered %d", name, code)
+		}
+		return ""
+	}); err != nil {
+		t.Fatalf("replica %s never ready: %v\n%s", name, err, r.p.output())
+	}
+	h.replicas = append(h.replicas, r)
+	return r
+}
+
+var leaderLine = regexp.MustCompile(`^srs_owt_proxy_leader\{identity="([^"]+)"\} (\d+)`)
+
+// leading reports whether a replica says it leads (its leader gauge).
+func (h *haEnv) leading(r *replicaProc) (bool, string) {
+	code, b := h.get("http://" + r.metrics + "/metrics")
+	if code != 200 {
+		return false, ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := leaderLine.FindStringSubmatch(line); m != nil {
+			return m[2] == "1", m[1]
+		}
+	}
+	return false, ""
+}
+
+// leader waits until exactly one of rs leads and returns it.
+func (h *haEnv) leader(rs []*replicaProc, within time.Duration) (*replicaProc, time.Duration) {
+	h.t.Helper()
+	var found *replicaProc
+	took, err := lab.WaitFor(t0(), within, func() string {
+		var ls []string
+		found = nil
+		for _, r := range rs {
+			if ok, _ := h.leading(r); ok {
+				ls = append(ls, r.name)
+				found = r
+			}
+		}
+		if len(ls) != 1 {
+			return fmt.Sprintf("leaders: %v", ls)
+		}
+		return ""
+	})
+	if err != nil {
+		h.t.Fatalf("no single leader within %s: %v", within, err)
+	}
+	return found, took
+}
+
+func (h *haEnv) others(not *replicaProc) []*replicaProc {
+	var out []*replicaProc
+	for _, r := range h.replicas {
+		if r != not {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// haStream is the i-th stream: app class-<i mod 8> (its room), stream cam<i>.
+func haStream(i int) (app, stream string) {
+	return fmt.Sprintf("class-%d", i%8), fmt.Sprintf("cam%d", i)
+}
+
+func haWant(live map[int]bool) lab.Want {
+	w := lab.Want{Rooms: map[string][]string{}, Views: []string{"common"}}
+	for i := range live {
+		app, stream := haStream(i)
+		w.Rooms[app] = append(w.Rooms[app], app+"/"+stream)
+	}
+	return w
+}
+
+// checkHistory applies the invariants every HA run keeps: never two live
+// streaming-ins of one SRS stream in a room, never two rooms of one name.
+func checkHistory(t *testing.T, st owtfake.State) {
+	t.Helper()
+	for _, p := range append(checkNoTwoLive(st, "srs-owt-proxy-ha"), checkNoTwinRooms(st)...) {
+		t.Error(p)
+	}
+}
+
+// TestHAFailover SIGKILLs the leader in the middle of a publish storm.
+func TestHAFailover(t *testing.T) {
+	seed := rand.Uint64()
+	if s := os.Getenv("HA_SEED"); s != "" {
+		seed, _ = strconv.ParseUint(s, 10, 64)
+	}
+	t.Logf("seed %d (HA_SEED=%d reruns this schedule)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	h := newHAEnv(t, 3)
+	old, _ := h.leader(h.replicas, 10*time.Second)
+	survivors := map[string]bool{}
+	for _, r := range h.others(old) {
+		survivors[r.hook] = true
+	}
+
+	const streams = 48
+	order := rng.Perm(streams)
+	killAt := streams/3 + rng.IntN(streams/3)
+	live := map[int]bool{}
+	var killed time.Time
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 6)
+	for k, i := range order {
+		if k == killAt {
+			wg.Wait() // the hooks in flight to the leader finish or fail first
+			killed = time.Now()
+			_ = old.p.cmd.Process.Signal(syscall.SIGKILL)
+			h.bal.remove(old.hook)
+			t.Logf("SIGKILL leader %s after %d publishes", old.name, k)
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			app, stream := haStream(i)
+			h.publish(app, stream, false)
+			mu.Lock()
+			live[i] = true
+			mu.Unlock()
+		}(i)
+		time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
+	}
+	wg.Wait()
+
+	rest := h.others(old)
+	nl, _ := h.leader(rest, 3*(haTTL+haRetry))
+	// The new leader's first write: the first OWT write request from its
+	// identity after the kill.
+	_, ident := h.leading(nl)
+	bound := haTTL + haRetry + time.Second
+	took, err := lab.WaitFor(t0(), 3*bound, func() string {
+		for _, w := range h.owtState().Writes {
+			if w.Time.After(killed) && strings.Contains(w.UserAgent, "("+ident+")") {
+				return ""
+			}
+		}
+		return "no write of the new leader yet"
+	})
+	if err != nil {
+		t.Fatalf("new leader %s never wrote: %v", nl.name, err)
+	}
+	var first time.Time
+	for _, w := range h.owtState().Writes {
+		if w.Time.After(killed) && strings.Contains(w.UserAgent, "("+ident+")") {
+			first = w.Time
+			break
+		}
+	}
+	gap := first.Sub(killed)
+	t.Logf("failover: kill to the new leader's first OWT write %s (bound: lease %s + retry %s + 1s), waited %s", gap.Round(time.Millisecond), haTTL, haRetry, took.Round(time.Millisecond))
+	if gap > bound {
+		t.Errorf("the new leader wrote %s after the kill; want within lease + retry + a round trip (%s)", gap, bound)
+	}
+
+	h.converge(haWant(live), 30*time.Second)
+	n, bad := h.bal.notAccepted(survivors)
+	if n < streams/2 || len(bad) > 0 {
+		t.Errorf("%d hooks answered by the survivors, %d not accepted: %v", n, len(bad), bad)
+	}
+	// Everything leaves: no room is left behind.
+	for i := range live {
+		app, stream := haStream(i)
+		h.unpublish(app, stream, false)
+	}
+	h.converge(lab.Want{Rooms: map[string][]string{}}, 30*time.Second)
+	st := h.owtState()
+	if len(st.Rooms) != 0 {
+		t.Errorf("rooms left after every stream left: %d", len(st.Rooms))
+	}
+	checkHistory(t, st)
+}
+
+// TestHAFencing SIGSTOPs the leader while it has work in flight, lets a
+// new leader take over and work, then SIGCONTs the old one: it must not
+// write to OWT any more, and must see that it lost the leadership.
+func TestHAFencing(t *testing.T) {
+	h := newHAEnv(t, 2)
+	old, _ := h.leader(h.replicas, 10*time.Second)
+	_, oldIdent := h.leading(old)
+	live := map[int]bool{}
+	for i := 0; i < 8; i++ {
+		app, stream := haStream(i)
+		h.publish(app, stream, false)
+		live[i] = true
+	}
+	h.converge(haWant(live), 20*time.Second)
+	// Work for the leader, then it freezes before it can finish: OWT is
+	// slow to answer, so some of its requests are in flight.
+	h.post(h.owtURL+"/control/fault", map[string]any{"latency_ms": 300})
+	for i := 8; i < 16; i++ {
+		app, stream := haStream(i)
+		h.publish(app, stream, false)
+		live[i] = true
+	}
+	time.Sleep(150 * time.Millisecond)
+	_ = old.p.cmd.Process.Signal(syscall.SIGSTOP)
+	stopped := time.Now()
+	h.bal.remove(old.hook)
+	defer func() { _ = old.p.cmd.Process.Signal(syscall.SIGCONT) }()
+	nl, took := h.leader(h.others(old), 3*(haTTL+haRetry))
+	t.Logf("SIGSTOP %s; %s leads after %s", old.name, nl.name, took.Round(time.Millisecond))
+	h.post(h.owtURL+"/control/fault", map[string]any{"latency_ms": 0})
+	// The new leader works: streams leave and arrive.
+	for i := 0; i < 4; i++ {
+		app, stream := haStream(i)
+		h.unpublish(app, stream, false)
+		delete(live, i)
+	}
+	for i := 16; i < 24; i++ {
+		app, stream := haStream(i)
+		h.publish(app, stream, false)
+		live[i] = true
+	}
+	h.converge(haWant(live), 30*time.Second)
+	// The old leader's requests sent before it froze may arrive late;
+	// anything it sends from now on would be a write after its lease.
+	time.Sleep(time.Second)
+	resumed := time.Now()
+	_ = old.p.cmd.Process.Signal(syscall.SIGCONT)
+	t.Logf("SIGCONT %s after %s stopped", old.name, resumed.Sub(stopped).Round(time.Millisecond))
+	// It notices: its leader gauge drops, it counts the move to follower.
+	if _, err := lab.WaitFor(t0(), 3*(haTTL+haRetry), func() string {
+		if ok, _ := h.leading(old); ok {
+			return "the old leader still says it leads"
+		}
+		code, b := h.get("http://" + old.metrics + "/metrics")
+		if code != 200 || !strings.Contains(string(b), `srs_owt_proxy_leadership_transitions_total{to="follower"} 1`) {
+			return "no transition to follower counted"
+		}
+		return ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Give it every chance to act on its stale view: more than a resync.
+	time.Sleep(3 * time.Second)
+	st := h.owtState()
+	var late []string
+	for _, w := range st.Writes {
+		if w.Time.After(resumed) && strings.Contains(w.UserAgent, "("+oldIdent+")") {
+			late = append(late, fmt.Sprintf("%s %s %s at %s", w.Method, w.Path, w.Call, w.Time.Format("15:04:05.000")))
+		}
+	}
+	sort.Strings(late)
+	if len(late) > 0 {
+		t.Errorf("the deposed leader %s wrote to OWT after it resumed (fencing failed):\n%s", old.name, strings.Join(late, "\n"))
+	}
+	if msg := lab.Check(st, haWant(live)); msg != "" {
+		t.Errorf("after the old leader resumed: %s", msg)
+	}
+	if !strings.Contains(old.p.output(), "leadership lost") {
+		t.Errorf("the old leader did not log the loss of its leadership")
+	}
+	checkHistory(t, st)
+}
