@@ -149,8 +149,13 @@ func levelProblem(field, name, level string) string {
 	return ""
 }
 
-// clipName shortens a name quoted in a message (SRS allows 32 KB names).
+// clipName shortens a name quoted in a message (SRS allows 32 KB names)
+// and hides what follows a '?': when a name holds raw UTF-8 SRS does not
+// split the query off, and the name then carries it (a token, maybe).
 func clipName(s string) string {
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		s = s[:i] + "?..."
+	}
 	const limit = 128
 	if len(s) <= limit {
 		return s

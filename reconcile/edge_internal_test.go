@@ -112,6 +112,12 @@ func TestHookEdgeCasesThroughEngine(t *testing.T) {
 			if rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), wantAnswer) {
 				t.Fatalf("SRS got %d %q, want 200 %s", rec.Code, rec.Body.String(), wantAnswer)
 			}
+			// No query reaches a log, not even one SRS left in a UTF-8 name.
+			for _, rec := range te.logs.recs {
+				if strings.Contains(rec, "token=") {
+					t.Errorf("query logged: %.300s", rec)
+				}
+			}
 			queued, un := te.queued(), te.Unroutable()
 			switch tc.want {
 			case routed:

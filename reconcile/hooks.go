@@ -22,7 +22,7 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 	}
 	server, restarted, conflict := e.srs.ServerFor(h.ServerID, h.ServiceID, h.Server)
 	if conflict != "" {
-		e.log.Warn("hook names the wrong SRS server", "server_id", h.ServerID, "stream", h.Key().String(), "detail", conflict)
+		e.log.Warn("hook names the wrong SRS server", "server_id", h.ServerID, "stream", clipTo(hideQuery(h.Key().String()), 200), "detail", conflict)
 	}
 	if restarted {
 		e.Resync() // SRS restarted since our last reading
@@ -54,12 +54,12 @@ func (e *Engine) park(p *policy.Policy, h srsapi.Hook) error {
 	}
 	if !e.srs.Park(h, time.Now()) {
 		e.log.Warn("too many hooks from unidentified SRS servers; dropping this one (the next SRS listing finds the stream)",
-			"server_id", h.ServerID, "stream", h.Key().String(), "action", h.Action)
+			"server_id", h.ServerID, "stream", clipTo(hideQuery(h.Key().String()), 200), "action", h.Action)
 		return nil
 	}
 	e.hint("parked")
 	e.log.Info("hook from an SRS server not identified yet: kept, no OWT change until its API tells which server it is "+
-		"(or add ?server=<name> to its hook URLs)", "server_id", h.ServerID, "stream", h.Key().String(), "action", h.Action)
+		"(or add ?server=<name> to its hook URLs)", "server_id", h.ServerID, "stream", clipTo(hideQuery(h.Key().String()), 200), "action", h.Action)
 	e.scheduleRefresh(0)
 	return nil
 }
@@ -91,7 +91,7 @@ func (e *Engine) replayParked() {
 		return
 	}
 	for _, r := range e.srs.TakeResolved() {
-		e.log.Info("hook of an SRS server now identified applied", "srs", r.Server, "stream", r.Hook.Key().String(), "action", r.Hook.Action)
+		e.log.Info("hook of an SRS server now identified applied", "srs", r.Server, "stream", clipTo(hideQuery(r.Hook.Key().String()), 200), "action", r.Hook.Action)
 		_ = e.applyHook(p, r.Hook, r.Server, r.At)
 	}
 }
@@ -121,7 +121,7 @@ func (e *Engine) applyHook(p *policy.Policy, h srsapi.Hook, server string, now t
 		}
 		if e.srs.Busy(key, h.ClientID) {
 			e.hint("busy")
-			e.log.Info("second publisher for a live stream; SRS will refuse it as busy, nothing changes", "stream", key.String(), "client_id", h.ClientID)
+			e.log.Info("second publisher for a live stream; SRS will refuse it as busy, nothing changes", "stream", clipKey(key), "client_id", h.ClientID)
 			return nil
 		}
 		// Only what routes read is kept, never the token (policy.StoredParam).
@@ -130,7 +130,7 @@ func (e *Engine) applyHook(p *policy.Policy, h srsapi.Hook, server string, now t
 			&DesiredInput{Key: key, Room: t.Room, URL: t.PullURL, Views: t.Views, Media: t.Media,
 				Transport: t.Transport, BufferSize: t.BufferSize, Param: stored, AttrParam: p.AttributeParam(h.Param), Hint: true})
 		e.hint("publish")
-		e.log.Info("on_publish: stream queued for its room", "stream", key.String(), "room", t.Room, "client_id", h.ClientID)
+		e.log.Info("on_publish: stream queued for its room", "stream", clipKey(key), "room", t.Room, "client_id", h.ClientID)
 		e.queue.Add(t.Room)
 		// Re-check the hint once its TTL has passed (the worker asks for a
 		// fresh SRS reading if SRS still does not list the stream).
@@ -154,7 +154,7 @@ func (e *Engine) applyHook(p *policy.Policy, h srsapi.Hook, server string, now t
 		}
 	}
 	e.hint("unpublish")
-	e.log.Info("on_unpublish: stream leaves after the delete grace", "stream", key.String(), "grace", grace, "client_id", h.ClientID)
+	e.log.Info("on_unpublish: stream leaves after the delete grace", "stream", clipKey(key), "grace", grace, "client_id", h.ClientID)
 	for r := range rooms {
 		e.queue.Add(r)
 		e.queue.AddAfter(r, grace+10*time.Millisecond)

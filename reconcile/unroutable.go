@@ -3,6 +3,7 @@ package reconcile
 import (
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -120,8 +121,18 @@ func (u *unroutableSet) snapshot() []UnroutableStream {
 // srs_owt_proxy_unroutable_total counts each one found.
 func (e *Engine) Unroutable() []UnroutableStream { return e.unroutable.snapshot() }
 
-// clipKey shortens a stream key for logs (SRS names reach 32 KB).
-func clipKey(k StreamKey) string { return clipTo(k.String(), 200) }
+// clipKey shortens a stream key for logs (SRS names reach 32 KB) and hides
+// what follows a '?' in it: when a name holds raw UTF-8, SRS does not split
+// the publish query off, and the name then carries it (a token, maybe).
+func clipKey(k StreamKey) string { return clipTo(hideQuery(k.String()), 200) }
+
+// hideQuery replaces what follows the first '?' with "...".
+func hideQuery(s string) string {
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		return s[:i] + "?..."
+	}
+	return s
+}
 
 // clipTo cuts s to at most limit bytes, at a character boundary, marking
 // the cut with "...".

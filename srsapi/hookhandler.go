@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -248,7 +249,12 @@ func (h *hookHandler) readBody(w http.ResponseWriter, r *http.Request) (body []b
 
 // dispatch hands a valid hook to the receiver and answers SRS.
 func (h *hookHandler) dispatch(w http.ResponseWriter, r *http.Request, hook Hook, log *slog.Logger) {
-	log = log.With("action", hook.Action, "stream", clip(hook.Key().String()), "client_id", clip(hook.ClientID))
+	stream := hook.Key().String()
+	if i := strings.IndexByte(stream, '?'); i >= 0 {
+		// A raw UTF-8 name keeps its query (SRS does not split it off).
+		stream = stream[:i] + "?..."
+	}
+	log = log.With("action", hook.Action, "stream", clip(stream), "client_id", clip(hook.ClientID))
 	var err error
 	if h.cfg.Receiver != nil {
 		err = h.cfg.Receiver.OnHook(r.Context(), hook)
