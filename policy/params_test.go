@@ -209,3 +209,18 @@ func TestPullURLLengthLimit(t *testing.T) {
 		t.Errorf("%d bytes: %q", maxPullURL+1, p)
 	}
 }
+
+// Deny and ignore routes resolve without an error and are never unroutable,
+// whatever the names (SRS may send any).
+func TestResolveDenyIgnoreOddNames(t *testing.T) {
+	p := mustParse(t, "routes:\n  - match: {app: private}\n    action: deny\n  - match: {}\n    action: ignore\n", nil)
+	for _, tc := range []struct {
+		app  string
+		want Action
+	}{{"private", ActionDeny}, {"other", ActionIgnore}} {
+		got, err := p.Resolve(in("v", tc.app, "课堂?token=x\x01", ""))
+		if err != nil || got.Action != tc.want || got.Unroutable != "" {
+			t.Errorf("%s: %+v %v", tc.app, got, err)
+		}
+	}
+}
