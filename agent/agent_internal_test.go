@@ -295,3 +295,35 @@ func TestAgentWatcherFails(t *testing.T) {
 		t.Fatal("Run did not stop on a watcher error")
 	}
 }
+
+// Liveness fails only when the reconcile loop has not gone round for five
+// intervals plus a grace; a follower (no engine) is always live.
+func TestStuckLoop(t *testing.T) {
+	s := setupAgent(t, nil)
+	a := s.a
+	if why := a.stuck(time.Now()); why != "" {
+		t.Fatalf("stuck before Run: %s", why)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var last time.Time
+	for deadline := time.Now().Add(5 * time.Second); last.IsZero() && time.Now().Before(deadline); {
+		last, _ = a.Engine().Heartbeat()
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, interval := a.Engine().Heartbeat()
+	limit := 5*interval + stuckGrace
+	if why := a.stuck(last.Add(limit)); why != "" {
+		t.Fatalf("stuck at exactly the limit: %s", why)
+	}
+	why := a.stuck(last.Add(limit + time.Second))
+	if !strings.Contains(why, "the reconcile loop has not gone round") {
+		t.Fatalf("not stuck past the limit: %q", why)
+	}
+	a.cur.Store(nil)
+	if why := a.stuck(last.Add(10 * limit)); why != "" {
+		t.Fatalf("a follower is stuck: %s", why)
+	}
+}

@@ -51,7 +51,8 @@ type peerHook struct {
 // follower to the leader, and the peer endpoint a leader serves.
 type replica struct {
 	a        *Agent
-	backend  ha.Backend
+	mu       sync.Mutex
+	backend  ha.Backend // set by start; read through election()
 	identity string
 	peerURL  string
 	token    string
@@ -75,7 +76,17 @@ func (r *replica) Role() (role, leader, identity string) {
 	if r.leading.Load() {
 		role = "leader"
 	}
-	return role, r.backend.Leader().Identity, r.identity
+	if b := r.election(); b != nil {
+		leader = b.Leader().Identity
+	}
+	return role, leader, r.identity
+}
+
+// election is the backend once start opened it, else nil.
+func (r *replica) election() ha.Backend {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.backend
 }
 
 func (a *Agent) newReplica(identity string) *replica {
@@ -137,7 +148,10 @@ func (r *replica) forward(ctx context.Context) {
 }
 
 func (r *replica) send(ctx context.Context, h srsapi.Hook) {
-	l := r.backend.Leader()
+	var l ha.Leader
+	if b := r.election(); b != nil {
+		l = b.Leader()
+	}
 	if l.Peer == "" || l.Identity == r.identity {
 		// No leader known, or this replica between its terms: the leader's
 		// next SRS reading finds the stream.
@@ -304,14 +318,16 @@ func sleep(ctx context.Context, d time.Duration) {
 // start opens the election and serves the peer endpoint and the
 // forwarding workers until ctx ends.
 func (r *replica) start(ctx context.Context, wg *sync.WaitGroup, errc chan<- error) error {
-	r.backend = r.a.opts.Backend
-	if r.backend == nil {
-		b, err := newBackend(r.a.opts.Config.HA, r.identity, r.peerURL, r.log)
-		if err != nil {
+	b := r.a.opts.Backend
+	if b == nil {
+		var err error
+		if b, err = newBackend(r.a.opts.Config.HA, r.identity, r.peerURL, r.log); err != nil {
 			return err
 		}
-		r.backend = b
 	}
+	r.mu.Lock()
+	r.backend = b
+	r.mu.Unlock()
 	r.log.Info("high availability: campaigning for the leadership", "backend", r.backend.String(), "peer", r.peerURL)
 	wg.Add(1)
 	go func() {
@@ -333,9 +349,9 @@ func (r *replica) start(ctx context.Context, wg *sync.WaitGroup, errc chan<- err
 // stop closes the peer endpoint and the election (after lead returned).
 func (r *replica) stop(ctx context.Context) {
 	_ = r.peer.Shutdown(ctx)
-	if r.backend != nil {
-		if err := r.backend.Close(); err != nil {
-			r.log.Warn("closing the election", "backend", r.backend.String(), "err", err)
+	if b := r.election(); b != nil {
+		if err := b.Close(); err != nil {
+			r.log.Warn("closing the election", "backend", b.String(), "err", err)
 		}
 	}
 	r.client.CloseIdleConnections()

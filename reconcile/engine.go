@@ -293,13 +293,18 @@ func (e *Engine) loop(ctx context.Context) {
 
 // nextInterval is the resync interval less up to 10% jitter.
 func (e *Engine) nextInterval() time.Duration {
-	iv := e.pol().Reconcile.Interval
-	if iv <= 0 {
-		iv = 30 * time.Second
-	}
+	iv := e.interval()
 	// Jitter only shortens the interval: drift is never found later than
 	// one interval after it happens.
 	return iv - time.Duration(rand.Float64()*0.1*float64(iv))
+}
+
+// interval is the policy's resync interval (default 30 s), without jitter.
+func (e *Engine) interval() time.Duration {
+	if iv := e.pol().Reconcile.Interval; iv > 0 {
+		return iv
+	}
+	return 30 * time.Second
 }
 
 // scheduleRefresh asks for an SRS re-read after d (the earliest request wins).

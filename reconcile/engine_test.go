@@ -43,6 +43,8 @@ type rigOpts struct {
 	wrap         func(reconcile.OWT) reconcile.OWT
 	metrics      *reconcile.Metrics
 	intentSettle time.Duration
+	// abort is the engine's Abort.
+	abort <-chan struct{}
 }
 
 func newRig(t *testing.T, o rigOpts) *rig {
@@ -85,7 +87,7 @@ func startRig(t *testing.T, l *lab.Lab, hookLn net.Listener, o rigOpts) *rig {
 	if o.wrap != nil {
 		eowt = o.wrap(owt)
 	}
-	e := reconcile.NewEngine(reconcile.Config{Agent: "test-agent", OWT: eowt, Journal: st, Policy: pol, Metrics: o.metrics, IntentSettle: o.intentSettle,
+	e := reconcile.NewEngine(reconcile.Config{Agent: "test-agent", OWT: eowt, Journal: st, Policy: pol, Metrics: o.metrics, IntentSettle: o.intentSettle, Abort: o.abort,
 		Servers:     []reconcile.SRSServer{{Name: "origin", Pull: "rtmp://127.0.0.1:1935", Client: srs}},
 		PendingHold: o.pendingHold, HintTTL: o.hintTTL, RefreshDelay: 50 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond})
 	hs := &http.Server{Handler: srsapi.NewHookHandler(srsapi.HookHandlerConfig{Receiver: e}), ReadHeaderTimeout: time.Second}

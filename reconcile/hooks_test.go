@@ -75,6 +75,14 @@ func TestOnHookAnswersAndHints(t *testing.T) {
 					t.Errorf("rejection %d %q, want %d containing %q", rej.Code, rej.Reason, tc.wantCode, tc.wantReason)
 				}
 			}
+			// A follower answers the same from the policy alone.
+			frej, why := Admit(te.pol(), te.cfg.Servers, tc.hook)
+			switch {
+			case tc.wantCode == 0 && frej != nil:
+				t.Errorf("Admit = %v (%s), want accepted as OnHook", frej, why)
+			case tc.wantCode != 0 && (frej == nil || frej.Code != tc.wantCode || frej.Reason != rej.Reason || why == ""):
+				t.Errorf("Admit = %v (%q), want the leader's %v with a reason", frej, why, rej)
+			}
 			want := map[string]float64{}
 			if tc.wantHint != "" {
 				want[tc.wantHint] = 1
@@ -276,4 +284,25 @@ func TestOnHookWithoutPolicyOrMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertStrings(t, "queued", bare.queued(), []string{"cam1"})
+}
+
+// A hook a follower admitted arrives without its token: the leader does
+// not check the token again, but a deny route still denies.
+func TestOnForwardedHook(t *testing.T) {
+	te := newTestEngine(t, nil)
+	if err := te.OnForwardedHook(context.Background(), hook(srsapi.ActionOnPublish, "secure", "x", "c1", "")); err != nil {
+		t.Fatalf("forwarded publish on a token route: %v", err)
+	}
+	assertStrings(t, "queued", te.queued(), []string{"secure"})
+	var rej *srsapi.Rejection
+	if err := te.OnForwardedHook(context.Background(), hook(srsapi.ActionOnPublish, "private", "x", "c1", "")); !errors.As(err, &rej) || rej.Code != 403 {
+		t.Fatalf("forwarded publish on a deny route: %v", err)
+	}
+	// A hook from SRS never carries the mark.
+	if err := te.OnHook(context.Background(), hook(srsapi.ActionOnPublish, "secure", "y", "c1", "")); !errors.As(err, &rej) || rej.Code != 401 {
+		t.Fatalf("SRS publish without token: %v", err)
+	}
+	if r, _ := Admit(nil, te.cfg.Servers, hook(srsapi.ActionOnPublish, "private", "x", "c1", "")); r != nil {
+		t.Fatalf("Admit without a policy refused: %v", r)
+	}
 }

@@ -43,7 +43,7 @@ func (e *Engine) Heartbeat() (last time.Time, interval time.Duration) {
 	if n := e.loopAt.Load(); n != 0 {
 		last = time.Unix(0, n)
 	}
-	return last, e.nextInterval()
+	return last, e.interval()
 }
 
 func (e *Engine) beat() { e.loopAt.Store(time.Now().UnixNano()) }
