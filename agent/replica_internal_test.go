@@ -259,9 +259,10 @@ func TestFollowerAnswersFromThePolicyAndForwards(t *testing.T) {
 	if !seen["secure/s3"] || !seen["live/l1"] || !seen["other/o1"] {
 		t.Errorf("forwarded %v", seen)
 	}
-	if got := testutil.ToFloat64(s.a.replica.forwards.WithLabelValues("ok")); got != 3 {
-		t.Errorf("peer_forwards_total{ok} = %v, want 3", got)
-	}
+	// Counted once the leader's answer is read, after the leader saw it.
+	waitUntil(t, 5*time.Second, "peer_forwards_total{ok} = 3", func() bool {
+		return testutil.ToFloat64(s.a.replica.forwards.WithLabelValues("ok")) == 3
+	})
 	// An unpublish is forwarded too; nothing was written to OWT meanwhile.
 	if err := s.lab.SRS.Unpublish(ctx, "", "live", "l1"); err != nil {
 		t.Fatal(err)

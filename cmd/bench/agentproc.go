@@ -68,12 +68,12 @@ type agentProc struct {
 	start time.Time
 }
 
-// startAgentProc runs bin with `run --config config`; the child is killed
-// when ctx ends.
-func startAgentProc(ctx context.Context, bin, config string) (*agentProc, error) {
+// startAgentProc runs bin with `run --config config` and env added to its
+// environment; the child is killed when ctx ends.
+func startAgentProc(ctx context.Context, bin, config string, env ...string) (*agentProc, error) {
 	p := &agentProc{out: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, bin, "run", "--config", config, "--log-level", "warn")
-	p.cmd.Env = append(os.Environ(), "OWT_SERVICE_KEY="+lab.ServiceKey)
+	p.cmd.Env = append(append(os.Environ(), "OWT_SERVICE_KEY="+lab.ServiceKey), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.WaitDelay = 5 * time.Second
 	p.start = time.Now()

@@ -49,14 +49,15 @@ func TestRunWritesEveryFigure(t *testing.T) {
 	}
 	keys := []string{"hook_p99_ratio", "publish_to_view_new_room_ratio", "publish_to_view_existing_room_ratio",
 		"storm_ratio", "steady_rooms", "steady_reads_per_resync", "steady_writes", "steady_cpu_us_per_stream",
-		"steady_rss_mib", "drift_repair_ratio", "steady_cpu_floor_ratio", "crash_duplicates", "crash_converge_ratio"}
+		"steady_rss_mib", "drift_repair_ratio", "steady_cpu_floor_ratio", "crash_duplicates", "crash_converge_ratio",
+		"failover_ratio", "failover_hooks_refused"}
 	for _, k := range keys {
 		v, ok := got[k].(float64)
 		if !ok {
 			t.Errorf("key %q missing or not a number: %v", k, got[k])
 			continue
 		}
-		if k != "steady_writes" && k != "crash_duplicates" && v <= 0 {
+		if k != "steady_writes" && k != "crash_duplicates" && k != "failover_hooks_refused" && v <= 0 {
 			t.Errorf("%s = %v, want a positive number", k, v)
 		}
 	}
@@ -75,7 +76,7 @@ func TestRunWritesEveryFigure(t *testing.T) {
 		}
 	}
 	details, _ := got["details"].(map[string]any)
-	for _, k := range []string{"figures", "crash", "steady"} {
+	for _, k := range []string{"figures", "crash", "steady", "failover"} {
 		if details[k] == nil {
 			t.Errorf("details.%s missing", k)
 		}

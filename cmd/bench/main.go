@@ -75,7 +75,9 @@ type options struct {
 }
 
 // scenarios are the scenario names in run order.
-func scenarios() []string { return []string{"hooks", "view", "storm", "steady", "drift", "crash"} }
+func scenarios() []string {
+	return []string{"hooks", "view", "storm", "steady", "drift", "crash", "failover"}
+}
 
 func main() {
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
@@ -93,7 +95,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	interval := fs.Duration("interval", 2*time.Second, "resync interval of the drift scenario (at least 1s)")
 	crashHold := fs.Duration("crash-hold", 3*time.Second, "how long OWT holds each streaming-in POST in the crash scenario")
 	crashPending := fs.Duration("crash-pending-hold", 4*time.Second, "the agent's owt.pending_hold in the crash scenario (a little above --crash-hold)")
-	agentBin := fs.String("agent-bin", "", "srs-owt-proxy binary for the crash scenario (default: go build it into a temp dir)")
+	agentBin := fs.String("agent-bin", "", "srs-owt-proxy binary for the crash and failover scenarios (default: go build it into a temp dir)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	resyncProfile := fs.String("resync-cpuprofile", "", "write a CPU profile of the steady scenario's resyncs (and their decode-only floor replays) to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
@@ -171,6 +173,7 @@ func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 		"crash": func() error {
 			return benchCrash(ctx, sc, crashOptions{RT: o.FastRoundTrip, Hold: o.CrashHold, PendingHold: o.CrashPendingHold, AgentBin: o.AgentBin}, rep)
 		},
+		"failover": func() error { return benchFailover(ctx, sc, o.FastRoundTrip, o.AgentBin, rep) },
 	}
 	for _, name := range scenarios() {
 		if o.Only != "" && o.Only != name {

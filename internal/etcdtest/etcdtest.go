@@ -1,6 +1,6 @@
-// Package etcdtest runs a real etcd for tests: Debian's etcd-server (the
-// `etcd` program in PATH, installed by .ci/run) on 127.0.0.1, with its data
-// in the test's temporary directory. A test that needs etcd fails when the
+// Package etcdtest runs a real etcd for tests and the benchmark: Debian's
+// etcd-server (the `etcd` program in PATH, installed by .ci/run) on
+// 127.0.0.1, with its data in a temporary directory. A test that needs etcd fails when the
 // program is missing, unless ETCD=off asks to skip those tests on a
 // developer machine.
 package etcdtest
@@ -31,31 +31,49 @@ type Server struct {
 }
 
 // Start runs an etcd until the test ends. etcd cannot announce a port it
-// was given as 0, so Start takes two free ports from the kernel and retries
+// was given as 0, so it takes two free ports from the kernel and retries
 // on the rare clash.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := os.Getenv("ETCD_BIN")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("etcd"); err != nil {
-			if os.Getenv("ETCD") == "off" {
-				t.Skip("etcd not installed and ETCD=off")
-			}
-			t.Fatalf("etcd is not installed (apt-get install etcd-server; .ci/run does it), or set ETCD=off to skip: %v", err)
+	bin, err := Binary()
+	if err != nil {
+		if os.Getenv("ETCD") == "off" {
+			t.Skip("etcd not installed and ETCD=off")
 		}
+		t.Fatal(err)
 	}
+	s, err := Run(bin, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Binary finds etcd: $ETCD_BIN, else `etcd` in PATH.
+func Binary() (string, error) {
+	if bin := os.Getenv("ETCD_BIN"); bin != "" {
+		return bin, nil
+	}
+	bin, err := exec.LookPath("etcd")
+	if err != nil {
+		return "", fmt.Errorf("etcd is not installed (apt-get install etcd-server; .ci/run does it), or set ETCD=off to skip its tests: %w", err)
+	}
+	return bin, nil
+}
+
+// Run starts etcd with its data under dir and waits until it is healthy;
+// the caller stops it.
+func Run(bin, dir string) (*Server, error) {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		s, err := start(t, bin)
+		s, err := start(bin, filepath.Join(dir, fmt.Sprintf("etcd-%d", attempt)))
 		if err == nil {
-			t.Cleanup(s.Stop)
-			return s
+			return s, nil
 		}
 		lastErr = err
 	}
-	t.Fatalf("etcd did not start: %v", lastErr)
-	return nil
+	return nil, fmt.Errorf("etcd did not start: %w", lastErr)
 }
 
 func freePort() (int, error) {
@@ -67,7 +85,7 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func start(t testing.TB, bin string) (*Server, error) {
+func start(bin, dir string) (*Server, error) {
 	cp, err := freePort()
 	if err != nil {
 		return nil, err
@@ -76,7 +94,6 @@ func start(t testing.TB, bin string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := t.TempDir()
 	client := fmt.Sprintf("http://127.0.0.1:%d", cp)
 	peer := fmt.Sprintf("http://127.0.0.1:%d", pp)
 	cmd := exec.Command(bin,
