@@ -83,8 +83,15 @@ func TestOutputsLifecycle(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n := r.state.OwnedOutputs(); n != 2 {
-		t.Fatalf("journal owns %d outputs, want 2", n)
+	// OWT lists an output as soon as it handles the POST; the agent records
+	// it as its own when the answer arrives, a moment later.
+	if _, err := lab.WaitFor(context.Background(), 5*time.Second, func() string {
+		if n := r.state.OwnedOutputs(); n != 2 {
+			return fmt.Sprintf("journal owns %d outputs, want 2", n)
+		}
+		return ""
+	}); err != nil {
+		t.Fatal(err)
 	}
 	roomStatus := func() reconcile.RoomStatus {
 		for _, rs := range r.engine.Status(time.Now()).Rooms {
