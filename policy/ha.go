@@ -178,6 +178,10 @@ func (l *agentLoader) haKubernetes(n *yaml.Node, a *Agent) {
 	for _, d := range durs {
 		if v, ok := f[d.key]; ok {
 			if x, ok := w.duration(v, "ha.kubernetes."+d.key, 100*time.Millisecond); ok {
+				if d.key == "lease_duration" && x%time.Second != 0 {
+					w.addf(v, "ha.kubernetes.lease_duration", "%s: a Lease counts whole seconds", x)
+					continue
+				}
 				*d.dst = x
 			}
 		}

@@ -33,6 +33,7 @@ func TestLoadAgentHAErrors(t *testing.T) {
 			[]string{`a.yaml:3: ha.kubernetes.renew_deadline: 10s must be shorter than lease_duration (10s)`}},
 		{"retry not under renew", "ha: {mode: kubernetes, peer_token_env: PT, kubernetes: {renew_deadline: 2s, retry_period: 3s}}\n",
 			[]string{`a.yaml:3: ha.kubernetes.retry_period: 3s must be shorter than renew_deadline (2s)`}},
+		{"fractional lease", "ha: {kubernetes: {lease_duration: 2500ms}}\n", []string{`a.yaml:3: ha.kubernetes.lease_duration: 2.5s: a Lease counts whole seconds`}},
 		{"bad peer listen", "ha: {peer_listen: nowhere}\n", []string{`a.yaml:3: ha.peer_listen: not a host:port listen address`}},
 		{"bad advertise", "ha: {advertise: \"10.0.0.1:8086\"}\n", []string{`a.yaml:3: ha.advertise: not a valid URL`}},
 	}
