@@ -208,11 +208,15 @@ func checkForeignUntouched(st owtfake.State, agent string, foreign []foreignObje
 // OWT reaches exactly the desired state and stays there.
 func (r *scheduleRun) quiesce() {
 	r.clearFaults()
-	select {
-	case <-r.agent.done:
-		r.problem("the agent exited by itself: %v", r.agent.err)
-		r.agent = r.startAgent()
-	default:
+	if r.ha != nil {
+		r.checkReplicas()
+	} else {
+		select {
+		case <-r.agent.done:
+			r.problem("the agent exited by itself: %v", r.agent.err)
+			r.agent = r.startAgent()
+		default:
+		}
 	}
 	// An on_publish hint outlives a lost unpublish by the hint TTL, and is
 	// dropped at the first SRS reading after it: the desired state is final

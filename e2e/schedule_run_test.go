@@ -91,11 +91,13 @@ type scheduleRun struct {
 	routes   map[string]bool      // fake-owt routes given their own fault rate
 	// problems found while the schedule runs (invariant 4 and the second writer)
 	problems []string
+	// ha, when set, runs replicas on etcd instead of one agent (schedule_ha_test.go).
+	ha *haCluster
 }
 
 // newScheduleRun starts fresh fakes, creates the foreign objects and starts
 // the agent on a fresh state file.
-func newScheduleRun(t *testing.T, sched schedule) *scheduleRun {
+func newScheduleRun(t *testing.T, sched schedule, ha bool) *scheduleRun {
 	t.Helper()
 	// The fake's ids and fault coin flips follow the schedule's seed too.
 	e := newEnv(t, schedPolicy(), "--seed", strconv.FormatInt(sched.Seed, 10))
@@ -117,7 +119,12 @@ func newScheduleRun(t *testing.T, sched schedule) *scheduleRun {
 	r := &scheduleRun{env: e, t: t, sched: sched, client: &http.Client{Timeout: 40 * time.Second, Transport: tr},
 		live: map[schedStream]bool{}, routes: map[string]bool{}}
 	r.addForeign()
-	r.agent = r.startAgent()
+	if ha {
+		r.setupHA()
+		r.startHA()
+	} else {
+		r.agent = r.startAgent()
+	}
 	r.began = time.Now()
 	return r
 }
@@ -283,9 +290,15 @@ func (r *scheduleRun) do(st step) string {
 	case stepClearFaults:
 		return r.clearFaults()
 	case stepKill:
+		if r.ha != nil {
+			return r.leaderLost(st.D)
+		}
 		time.Sleep(st.D)
 		return r.killAndRestart()
 	case stepSecondWriter:
+		if r.ha != nil {
+			return "skipped: replicas share no state file"
+		}
 		return r.secondWriter()
 	}
 	r.t.Fatalf("unknown step %v", st)

@@ -71,6 +71,12 @@ func (t *scheduleTally) summary() string {
 // -parallel on two cores), each with its own fakes and agent. $SCHEDULES
 // overrides their number; with $SCHEDULE_SEED set, only that schedule runs.
 func runSchedules(t *testing.T, sc scheduleScale, rerun string) *scheduleTally {
+	return runSchedulesMode(t, sc, false, rerun)
+}
+
+// runSchedulesMode runs the schedules with one agent, or with replicas on
+// etcd when ha is set.
+func runSchedulesMode(t *testing.T, sc scheduleScale, ha bool, rerun string) *scheduleTally {
 	master := masterSeed(t)
 	t.Logf("master seed %d (rerun with SEED=%d %s)", master, master, rerun)
 	if s := os.Getenv("SCHEDULES"); s != "" {
@@ -96,7 +102,7 @@ func runSchedules(t *testing.T, sc scheduleScale, rerun string) *scheduleTally {
 		for i, seed := range seeds {
 			t.Run(fmt.Sprintf("%03d_seed_%d", i, seed), func(t *testing.T) {
 				t.Parallel()
-				failed := !runOneSchedule(t, genSchedule(seed, sc.Steps, sc.MinStreams, sc.MaxStreams), master, rerun)
+				failed := !runOneSchedule(t, genSchedule(seed, sc.Steps, sc.MinStreams, sc.MaxStreams), master, ha, rerun)
 				tally.mu.Lock()
 				defer tally.mu.Unlock()
 				tally.ran++
@@ -116,8 +122,8 @@ func runSchedules(t *testing.T, sc scheduleScale, rerun string) *scheduleTally {
 
 // runOneSchedule executes one schedule and checks every invariant; it
 // reports whether all held.
-func runOneSchedule(t *testing.T, sched schedule, master int64, rerun string) bool {
-	r := newScheduleRun(t, sched)
+func runOneSchedule(t *testing.T, sched schedule, master int64, ha bool, rerun string) bool {
+	r := newScheduleRun(t, sched, ha)
 	r.run()
 	r.quiesce()
 	problems := r.verdict()

@@ -41,9 +41,13 @@ func (a HookAnswer) Accepted() bool {
 	return a.Err == "" && a.Status == http.StatusOK && strings.ReplaceAll(a.Body, " ", "") == `{"code":0}`
 }
 
-// NewBalancer serves a balancer until Close.
-func NewBalancer() (*Balancer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// NewBalancer serves a balancer on 127.0.0.1 and a port of the kernel's
+// until Close.
+func NewBalancer() (*Balancer, error) { return NewBalancerOn("127.0.0.1:0") }
+
+// NewBalancerOn serves a balancer on addr until Close.
+func NewBalancerOn(addr string) (*Balancer, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
