@@ -84,7 +84,7 @@ func TestClientsObserveOWT(t *testing.T) {
 	cfg.OWT.Timeout, cfg.OWT.StreamingInTimeout = 5*time.Second, 5*time.Second
 	cfg.SRS = []policy.SRSServer{{Name: "origin", API: l.SRSURL, Pull: "rtmp://127.0.0.1/"}}
 	m := NewRequestMetrics(prometheus.NewRegistry())
-	servers, owt, err := Clients(cfg, m)
+	servers, owt, err := Clients(cfg, m, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -301,6 +301,21 @@ func TestHAFailover(t *testing.T) {
 	if n < streams/2 || len(bad) > 0 {
 		t.Errorf("%d hooks answered by the survivors, %d not accepted: %v", n, len(bad), bad)
 	}
+	// One-shot commands beside the replicas: diff reads the leader's store
+	// (no change planned at convergence), sync --once would be a second
+	// writer and is refused without writing.
+	file := filepath.Join(h.dir, nl.name+".yaml")
+	t.Setenv("PEER_TOKEN", "e2e-peer-token")
+	before := len(h.owtState().Writes)
+	if out, errOut, code := h.cli("diff", "--config", file, "--detailed-exitcode"); code != 0 {
+		t.Errorf("diff beside the replicas exited %d:\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := h.cli("sync", "--config", file, "--once"); code != 1 || !strings.Contains(out+errOut, "only the elected leader writes") {
+		t.Errorf("sync --once beside the replicas exited %d:\n%s%s", code, out, errOut)
+	}
+	if after := len(h.owtState().Writes); after != before {
+		t.Errorf("diff or sync --once wrote to OWT: %d writes", after-before)
+	}
 	// Everything leaves: no room is left behind.
 	for i := range live {
 		app, stream := haStream(i)

@@ -490,3 +490,68 @@ func (s *store) Save(ctx context.Context, doc []byte) error {
 	}
 	return nil
 }
+
+// Reader is the ownership store read without an election, for `diff`: it
+// never writes.
+type Reader struct {
+	cli    *clientv3.Client
+	key    string
+	own    bool
+	expiry time.Duration
+}
+
+// OpenReader connects to etcd to read the store under cfg.Prefix.
+func OpenReader(cfg Config) (*Reader, error) {
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if !strings.HasSuffix(cfg.Prefix, "/") {
+		cfg.Prefix += "/"
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	r := &Reader{cli: cfg.Client, key: cfg.Prefix + "state", expiry: cfg.CallTimeout}
+	if r.cli == nil {
+		tc, err := tlsConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, DialTimeout: cfg.CallTimeout, TLS: tc, Logger: zap.NewNop()})
+		if err != nil {
+			return nil, fmt.Errorf("etcd %s: %w (check ha.etcd.endpoints and its TLS files)", strings.Join(cfg.Endpoints, ","), err)
+		}
+		r.cli, r.own = cli, true
+	}
+	return r, nil
+}
+
+// String names the key.
+func (r *Reader) String() string { return "etcd " + r.key + " (read-only)" }
+
+// Load reads the document (nil when absent).
+func (r *Reader) Load(ctx context.Context) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.expiry)
+	defer cancel()
+	resp, err := r.cli.Get(ctx, r.key)
+	if err != nil {
+		return nil, fmt.Errorf("etcd store %s: read: %w (is etcd reachable?)", r.key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, nil
+	}
+	return resp.Kvs[0].Value, nil
+}
+
+// Save refuses: only the leader writes.
+func (r *Reader) Save(context.Context, []byte) error {
+	return fmt.Errorf("etcd store %s: opened read-only: only the elected leader writes", r.key)
+}
+
+// Close closes the connection it dialed.
+func (r *Reader) Close() error {
+	if r.own {
+		return r.cli.Close()
+	}
+	return nil
+}

@@ -154,3 +154,44 @@ func TestFenceFollowsTheLeaseClock(t *testing.T) {
 		t.Fatalf("fence after resign: %v", err)
 	}
 }
+
+// diff reads the leader's store without campaigning, and never writes.
+func TestReader(t *testing.T) {
+	srv := etcdtest.Start(t)
+	ctx := context.Background()
+	b, err := New(Config{Endpoints: []string{srv.Endpoint}, Prefix: "/reader", SessionTTL: 2 * time.Second, Identity: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r, err := OpenReader(Config{Endpoints: []string{srv.Endpoint}, Prefix: "/reader"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if doc, err := r.Load(ctx); err != nil || doc != nil {
+		t.Fatalf("empty store: %q, %v", doc, err)
+	}
+	term, err := b.Campaign(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := term.Store.Save(ctx, []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	if doc, err := r.Load(ctx); err != nil || string(doc) != "v1" {
+		t.Fatalf("reader loads %q, %v; want the leader's v1", doc, err)
+	}
+	if err := r.Save(ctx, []byte("x")); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("reader save: %v", err)
+	}
+	if doc, _ := r.Load(ctx); string(doc) != "v1" {
+		t.Fatalf("a refused save changed the store: %q", doc)
+	}
+	if r.String() != "etcd /reader/state (read-only)" {
+		t.Fatalf("String = %q", r.String())
+	}
+	if _, err := OpenReader(Config{Endpoints: []string{srv.Endpoint}, CertFile: "c.pem"}); err == nil {
+		t.Fatal("a cert without a key was accepted")
+	}
+}
