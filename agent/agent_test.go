@@ -89,7 +89,16 @@ func TestHealthReadyMetrics(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	code, body := get(t, mux, "/metrics")
+	// Ready as soon as hooks are served; the first resync follows.
+	var code int
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		code, body = get(t, mux, "/metrics")
+		if strings.Contains(body, `srs_owt_proxy_resyncs_total{result="ok"} 1`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if code != 200 {
 		t.Fatalf("/metrics = %d", code)
 	}

@@ -417,6 +417,13 @@ func TestLeadershipTerms(t *testing.T) {
 	// Term 2 owns room1 from the store: SRS never listed its stream and the
 	// hint died with term 1's engine, so term 2 deletes the room, which
 	// the agent only ever does to a room it owns.
+	defer func() {
+		if t.Failed() {
+			s.logs.mu.Lock()
+			t.Logf("logs:\n%s", strings.Join(s.logs.recs, "\n"))
+			s.logs.mu.Unlock()
+		}
+	}()
 	waitUntil(t, 15*time.Second, "term 2 deletes the room it owns", func() bool {
 		for _, r := range s.lab.OWT.Dump().Rooms {
 			if r.Name == "room1" {

@@ -67,12 +67,12 @@ func (e *Engine) reconcileRoom(ctx context.Context, name string) error {
 	if e.srs.HintExpired(desired, time.Now()) {
 		e.scheduleRefresh(0) // a hinted stream SRS never listed: read SRS again
 	}
-	createHeld := ""
-	if !obs.Exists {
-		var relocated bool
-		createHeld, relocated = e.settleRoomIntent(ctx, name, obs)
-		snap.needList = snap.needList || relocated
-	}
+	// An open create intent is settled whether or not a room of that name
+	// is listed: a room listed too soon after the create (a new leader
+	// taking over at once) is adopted by a listing once it may be settled,
+	// not at the next periodic resync.
+	createHeld, relocated := e.settleRoomIntent(ctx, name, obs)
+	snap.needList = snap.needList || relocated
 	listErr := e.observe(ctx, obs, snap)
 
 	plan, wait, budgetHeld := e.plan(name, obs, desired, createHeld, listErr)
@@ -258,10 +258,11 @@ func (e *Engine) resolveRoomIntents(ix RoomIndex, only string) {
 	}
 }
 
-// settleRoomIntent handles a room that does not exist but has an open
-// create intent: too young, the create is held (the room is looked at
-// again once it may be settled); old enough, a fresh room listing resolves
-// it and obs is located again (relocated). It returns why a create is held.
+// settleRoomIntent handles a room with an open create intent: too young,
+// the create is held (the room is looked at again once it may be settled);
+// old enough, a fresh room listing resolves it and obs is located again
+// (relocated). It returns why a create is held (the planner ignores it for
+// a room that exists).
 func (e *Engine) settleRoomIntent(ctx context.Context, name string, obs *ObservedRoom) (held string, relocated bool) {
 	j := e.cfg.Journal
 	if j == nil {

@@ -413,7 +413,8 @@ func TestReportZeroWait(t *testing.T) {
 
 // A room with an open create intent: while the intent is young a missing
 // room is not created (and is looked at again); a room that exists is
-// worked on without waiting; an old intent is resolved by a fresh listing
+// worked on without waiting, and looked at again to settle the intent; an
+// old intent is resolved by a fresh listing
 // and the room found is listed before planning.
 func TestReconcileRoomWithRoomIntent(t *testing.T) {
 	ctx := context.Background()
@@ -440,8 +441,18 @@ func TestReconcileRoomWithRoomIntent(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = te.reconcileRoom(ctx, "cam")
-	if _, ok := te.dueAt("cam"); ok {
-		t.Error("a room that exists waited for its create intent")
+	started := false
+	for _, c := range te.api.Calls() {
+		started = started || strings.HasPrefix(c, "start")
+	}
+	if !started {
+		t.Errorf("a room that exists waited for its create intent: calls %v", te.api.Calls())
+	}
+	// ...and is looked at again once the intent can be settled, so that a
+	// room a new leader listed right after the create is adopted then,
+	// not at the next periodic resync.
+	if at, ok := te.dueAt("cam"); !ok || time.Until(at) < 50*time.Second {
+		t.Errorf("a room that exists with a young intent is not looked at again when it can be settled (due %v, %v)", at, ok)
 	}
 
 	te = newTestEngine(t, func(c *Config) { c.IntentSettle = time.Millisecond })
