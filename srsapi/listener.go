@@ -69,10 +69,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		src := sourceAddr(c.RemoteAddr())
 		if reason := l.admit(src); reason != "" {
-			_ = c.Close()
+			// Counted before the close: whoever sees the connection end
+			// finds it counted.
 			if l.lim.OnRefuse != nil {
 				l.lim.OnRefuse(reason)
 			}
+			_ = c.Close()
 			continue
 		}
 		return &limitConn{Conn: c, release: func() { l.release(src) }}, nil
