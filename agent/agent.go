@@ -127,7 +127,7 @@ func New(o Options) (*Agent, error) {
 	a.metrics = &http.Server{Handler: a.metricsMux(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
 	if o.PolicyFile != "" {
-		a.watcher = policy.NewWatcher(o.PolicyFile, 250*time.Millisecond, o.Getenv, o.Log)
+		a.watcher = policy.NewWatcher(o.PolicyFile, policy.DefaultDebounce, o.Getenv, o.Log)
 		a.watcher.SetCheckInterval(cfg.Agent.PolicyReloadCheck)
 		a.watcher.Seed(o.Policy)
 	}

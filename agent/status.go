@@ -57,7 +57,11 @@ func (p *policyState) status(file string) status.Policy {
 
 // defaultIdentity names this process: host name and pid.
 func defaultIdentity() string {
-	h, err := os.Hostname()
+	return identity(os.Hostname())
+}
+
+// identity is host/pid, with "localhost" when the host name is unknown.
+func identity(h string, err error) string {
 	if err != nil || h == "" {
 		h = "localhost"
 	}

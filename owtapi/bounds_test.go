@@ -71,6 +71,15 @@ func TestHintCorners(t *testing.T) {
 	if h := hintFor(&Error{Code: 7}, 0); h != "" {
 		t.Errorf("no status, code 7: %q, want none", h)
 	}
+	if h := hintFor(&Error{Status: 403}, 0); h != "the service lacks permission for this call" {
+		t.Errorf("403: %q", h)
+	}
+	if h := hintFor(&Error{Status: 499}, 0); h != "" {
+		t.Errorf("499 without a code: %q, want none (only 5xx did not answer like OWT)", h)
+	}
+	if h := hintFor(&Error{Status: 500}, 0); !strings.Contains(h, "did not answer like OWT's management API") {
+		t.Errorf("500 without a code: %q", h)
+	}
 	if h := hintFor(&Error{Status: 299}, 0); !strings.Contains(h, "not what OWT's management API sends") {
 		t.Errorf("2xx without a code: %q", h)
 	}

@@ -195,8 +195,9 @@ func TestStartStreamingInRejectsBadRequestLocally(t *testing.T) {
 			m := newMockOWT(t, jsonResponder(200, "{}"))
 			c := m.client(nil)
 			_, err := c.StartStreamingIn(context.Background(), "r1", tt.req)
-			if !errors.Is(err, ErrInvalidRequest) || IsTransport(err) {
-				t.Fatalf("err = %v, want ErrInvalidRequest and not transport", err)
+			var oe *Error
+			if !errors.Is(err, ErrInvalidRequest) || IsTransport(err) || !errors.As(err, &oe) || oe.Status != 0 || oe.Code != 0 {
+				t.Fatalf("err = %v, want ErrInvalidRequest without status or code, and not transport", err)
 			}
 			if n := len(m.requests()); n != 0 {
 				t.Errorf("%d requests sent, want 0", n)

@@ -63,3 +63,69 @@ func TestWatcherDefaults(t *testing.T) {
 		t.Errorf("defaults: getenv %q debounce %v", w.getenv("SRS_OWT_WATCH_TEST"), w.debounce)
 	}
 }
+
+// More values at the edges of what the parser takes.
+func TestParserEdges(t *testing.T) {
+	route := "routes:\n  - match: {app: live}\n    room: r\n"
+	opts := func(o string) string { return route + "    room_options: " + o + "\n" }
+	for _, tc := range []struct {
+		name, yaml, wantErr string
+	}{
+		{"inputLimit -1", opts("{inputLimit: -1}"), ""},
+		{"inputLimit -2", opts("{inputLimit: -2}"), "inputLimit"},
+		{"keyFrameInterval 1", opts("{mediaOut: {video: {parameters: {keyFrameInterval: [1]}}}}"), ""},
+		{"keyFrameInterval 0", opts("{mediaOut: {video: {parameters: {keyFrameInterval: [0]}}}}"), "keyFrameInterval"},
+		{"float stream name", "routes:\n  - match: {stream: 1.5}\n    room: r\n", ""},
+		{"boolean stream name", "routes:\n  - match: {stream: true}\n    room: r\n", "must be a string, got a boolean"},
+		{"output audio a number", withOutputs("r", "        - {view: common, url: \"rtmp://h/mix/{{.Room}}\", audio: 5}\n"), "audio: must be a mapping"},
+	} {
+		_, err := ParsePolicy("p.yaml", []byte(tc.yaml), nil)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: err %v, want %q", tc.name, err, tc.wantErr)
+		}
+	}
+	p := mustParse(t, "reconcile: {max_deletes: 7}\n"+route, nil)
+	if p.Reconcile.MaxDeletes != 7 {
+		t.Errorf("max_deletes 7 read as %d", p.Reconcile.MaxDeletes)
+	}
+}
+
+// agent.yaml defaults, and an override that fills a section left empty.
+func TestAgentDefaultsAndEnvIntoEmptySection(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "agent.yaml", `srs: [{name: o, api: "http://127.0.0.1:1985", pull: "rtmp://127.0.0.1"}]
+owt: {url: "https://owt:3004", service_id: 5f00000000000000000000aa, service_key_env: OWT_SERVICE_KEY}
+hooks:
+policy:
+  routes:
+    - match: {app: live}
+      room: "{{.Stream}}"
+`)
+	a, err := LoadAgent(path, envOf(map[string]string{"OWT_SERVICE_KEY": "k", EnvHooksListen: "127.0.0.1:9999"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.OWT.RateLimit != 1000 {
+		t.Errorf("owt.rate_limit default %d, want 1000", a.OWT.RateLimit)
+	}
+	if a.Hooks.Listen != "127.0.0.1:9999" {
+		t.Errorf("hooks.listen from the environment into an empty hooks: section: %q", a.Hooks.Listen)
+	}
+}
+
+// Every match key counts in the digest.
+func TestDigestSeesEveryMatchKey(t *testing.T) {
+	d := func(match string) string {
+		return mustParse(t, "routes:\n  - match: "+match+"\n    room: r\n", nil).Digest()
+	}
+	base := d("{vhost: v, app: live, stream: a, query: {k: x}}")
+	for _, m := range []string{"{vhost: w, app: live, stream: a, query: {k: x}}", "{vhost: v, app: other, stream: a, query: {k: x}}",
+		"{vhost: v, app: live, stream: b, query: {k: x}}", "{vhost: v, app: live, stream: a, query: {k: y}}", "{vhost: v, app: live, query: {k: x}}"} {
+		if d(m) == base {
+			t.Errorf("%s has the digest of the base policy", m)
+		}
+	}
+}

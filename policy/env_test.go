@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,31 @@ func TestEnvTableInReadme(t *testing.T) {
 		if !strings.Contains(string(b), "`"+name+"`") {
 			t.Errorf("README.md does not list `%s` (%s)", name, k)
 		}
+	}
+}
+
+// Items other than the first are reached by their index, wherever the
+// list sits in the file; at most maxEnvItems items come from variables.
+func TestEnvLaterItemsAndLimit(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "agent.yaml", `owt: {url: "http://127.0.0.1:3000", service_id: 5f0000000000000000000001, service_key_env: KEY}
+hooks: {listen: "127.0.0.1:8085"}
+srs:
+  - {name: a, api: "http://10.0.0.1:1985", pull: "rtmp://10.0.0.1"}
+  - {name: b, api: "http://10.0.0.2:1985", pull: "rtmp://10.0.0.2"}
+`)
+	env := map[string]string{"KEY": "k", "SRS_OWT_SRS_1_API": "http://10.0.0.9:1985"}
+	for i := 0; i <= maxEnvItems; i++ {
+		env[EnvName("hooks.allow["+strconv.Itoa(i)+"]")] = "10.0." + strconv.Itoa(i) + ".0/24"
+	}
+	a, err := LoadAgent(path, envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.SRS[1].API != "http://10.0.0.9:1985" || a.SRS[0].API != "http://10.0.0.1:1985" {
+		t.Errorf("servers %+v", a.SRS)
+	}
+	if len(a.Hooks.Allow) != maxEnvItems || a.Hooks.Allow[maxEnvItems-1] != "10.0.63.0/24" {
+		t.Errorf("%d allow entries from %d variables, want the first %d", len(a.Hooks.Allow), maxEnvItems+1, maxEnvItems)
 	}
 }

@@ -71,6 +71,13 @@ func (o Output) videoKey() string {
 	return fmt.Sprintf("%s/%s/%dx%d/%d/%d/%s", v.Codec, v.Profile, v.Width, v.Height, v.Framerate, v.KeyFrameInterval, v.Bitrate)
 }
 
+// Spec fingerprints the settings OWT fixes when it starts o (protocol,
+// container, audio and video): a streaming-out whose spec changed must be
+// stopped and started again, since OWT cannot change them in place.
+func (o Output) Spec() string {
+	return fmt.Sprintf("%s %s audio=%s video=%s", o.Protocol, o.Container, o.audioKey(), o.videoKey())
+}
+
 // String describes o the way diff and logs show it, e.g.
 // "output rtmp://h/mix/room from view common" or
 // "recording (mp4) from view common".

@@ -414,3 +414,17 @@ func TestLoopGuard(t *testing.T) {
 		t.Error("IsOutputTarget without outputs")
 	}
 }
+
+func TestOutputSpec(t *testing.T) {
+	a := Output{View: "common", URL: "rtmp://h/x", Protocol: "rtmp", Audio: &OutputAudio{}, Video: &OutputVideo{Framerate: 15}}
+	b := a
+	b.Video = &OutputVideo{Framerate: 12}
+	c := a
+	c.Audio = nil
+	if a.Spec() == b.Spec() || a.Spec() == c.Spec() || a.Key() != b.Key() {
+		t.Errorf("specs %q %q %q, keys %q %q", a.Spec(), b.Spec(), c.Spec(), a.Key(), b.Key())
+	}
+	if got := a.Spec(); got != "rtmp  audio=/0/0 video=//0x0/15/0/" {
+		t.Errorf("Spec = %q", got)
+	}
+}

@@ -103,7 +103,7 @@ func (p *Policy) routingParams() (keys map[string]bool, all bool) {
 			}
 			src := t.src
 			for _, re := range []*regexp.Regexp{paramCallRE, paramIndexRE, paramFieldRE} {
-				for _, m := range re.FindAllStringSubmatch(src, -1) {
+				for _, m := range re.FindAllStringSubmatch(src, -1) { // any n < 0 means all: -2 is an equivalent mutant
 					keys[unquote(m[1])] = true
 				}
 				src = re.ReplaceAllString(src, "")

@@ -17,6 +17,9 @@ type OutputRecord struct {
 	URL     string    `json:"url,omitempty"` // streaming-out only
 	View    string    `json:"view"`
 	Started time.Time `json:"started"`
+	// Spec is policy.Output.Spec of what was started ("" when adopted by
+	// URL without knowing it).
+	Spec string `json:"spec,omitempty"`
 }
 
 // Outputs returns the outputs the agent owns in room, by id order.

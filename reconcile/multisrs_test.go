@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"sort"
 	"strings"
 	"testing"
@@ -512,6 +514,159 @@ func TestComputeDesiredRoomOptionsFirstRouteWins(t *testing.T) {
 		want := map[string]float64{"hd-1": 4, "sd-1": 9}[order[0]]
 		if r == nil || len(r.Inputs) != 2 || fmt.Sprint(r.Options["inputLimit"]) != fmt.Sprint(want) {
 			t.Errorf("order %v: room %+v, want both inputs and inputLimit %v", order, r, want)
+		}
+	}
+}
+
+// Run commits what the journal holds when it stops, and runs without a
+// journal at all.
+func TestRunFlushesOnStop(t *testing.T) {
+	for _, withJournal := range []bool{true, false} {
+		te := newTestEngine(t, func(c *Config) {
+			if !withJournal {
+				c.Journal = nil
+			}
+		})
+		te.srsAPI.set(liveSnap(), nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- te.Run(ctx) }()
+		eventually(t, "primed", 5*time.Second, te.primedSet.Load)
+		if withJournal {
+			te.journal.SetMissing("r", key("x"), t0())
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("journal %v: Run: %v", withJournal, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("journal %v: Run did not stop", withJournal)
+		}
+		if !withJournal {
+			continue
+		}
+		j, err := OpenJournal(context.Background(), te.mem, "agent")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at, ok := j.MissingSince("r", key("x")); !ok || !at.Equal(t0()) {
+			t.Errorf("journal not flushed on stop: %v %v", at, ok)
+		}
+	}
+}
+
+// Output records: a start is a change (committed by the next Commit), a
+// restart of one id replaces it, the start closes its intent, and
+// forgetting keeps the room's other outputs until the last one goes.
+func TestJournalOutputRecords(t *testing.T) {
+	ctx := context.Background()
+	j := testJournal(t)
+	if err := j.Begin(ctx, Intent{ID: "i1", Kind: IntentOutput, Room: "r", Op: "rtmp://x/1", At: t0()}); err != nil {
+		t.Fatal(err)
+	}
+	j.OutputStarted("i1", "r", OutputRecord{ID: "o2", Key: "rtmp://x/1", View: "common"})
+	if j.Dirty() != true {
+		t.Error("an output start is not a change")
+	}
+	j.OutputStarted("", "r", OutputRecord{ID: "o1", Key: "rec", View: "common"})
+	j.OutputStarted("", "r", OutputRecord{ID: "o2", Key: "rtmp://x/1", View: "hd"})
+	if got := j.Outputs("r"); len(got) != 2 || got[0].ID != "o1" || got[1].View != "hd" || len(j.OutputIntents("r")) != 0 {
+		t.Fatalf("outputs %+v intents %+v", got, j.OutputIntents("r"))
+	}
+	if err := j.Commit(ctx); err != nil || j.Dirty() {
+		t.Fatalf("commit: %v dirty %v", err, j.Dirty())
+	}
+	j.ForgetOutput("r", "o9") // not there: no change
+	if j.Dirty() {
+		t.Error("forgetting an unknown output is a change")
+	}
+	j.ForgetOutput("r", "o1")
+	if got := j.Outputs("r"); len(got) != 1 || got[0].ID != "o2" || !j.Dirty() {
+		t.Fatalf("after forgetting o1: %+v", got)
+	}
+	j.ForgetOutput("r", "o2")
+	if len(j.OutputRooms()) != 0 || j.OwnedOutputs() != 0 {
+		t.Errorf("after forgetting the last: rooms %v", j.OutputRooms())
+	}
+}
+
+// Latency buckets: the 1-2.5-5 series from 1 ms to the streaming-in POST's
+// 100 s timeout.
+func TestLatencyBuckets(t *testing.T) {
+	var want []float64
+	for e := -3; e <= 2; e++ {
+		for _, m := range []float64{1, 2.5, 5} {
+			if v := m * math.Pow(10, float64(e)); v <= 100 {
+				want = append(want, v)
+			}
+		}
+	}
+	if len(LatencyBuckets) != len(want) {
+		t.Fatalf("buckets %v, want %v", LatencyBuckets, want)
+	}
+	for i := range want {
+		if math.Abs(LatencyBuckets[i]-want[i]) > want[i]*1e-9 {
+			t.Errorf("bucket %d = %v, want %v", i, LatencyBuckets[i], want[i])
+		}
+	}
+}
+
+// stopOWT is an OutputOWT whose stops answer err and whose listing holds listed.
+type stopOWT struct {
+	err    error
+	listed []owtapi.StreamingOut
+}
+
+func (s *stopOWT) ListStreamingOuts(context.Context, string) ([]owtapi.StreamingOut, error) {
+	return s.listed, nil
+}
+func (s *stopOWT) StartStreamingOut(context.Context, string, owtapi.StreamingOutRequest) (owtapi.StreamingOut, error) {
+	return owtapi.StreamingOut{}, errors.New("unused")
+}
+func (s *stopOWT) StopStreamingOut(context.Context, string, string) error { return s.err }
+func (s *stopOWT) ListRecordings(context.Context, string) ([]owtapi.Recording, error) {
+	return nil, nil
+}
+func (s *stopOWT) StartRecording(context.Context, string, owtapi.RecordingRequest) (owtapi.Recording, error) {
+	return owtapi.Recording{}, errors.New("unused")
+}
+func (s *stopOWT) StopRecording(context.Context, string, string) error { return s.err }
+
+// Stopping an output: ok when OWT says so, gone when the room is gone or an
+// ambiguous answer is followed by a listing without it, failed otherwise;
+// the record goes unless it failed.
+func TestOutputStopOutcomes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		owt    *stopOWT
+		want   string
+		forgot bool
+	}{
+		{"ok", &stopOWT{}, "ok", true},
+		{"room gone", &stopOWT{err: errRoomNotFound}, "gone", true},
+		{"ambiguous, not listed", &stopOWT{err: errAmbiguous}, "gone", true},
+		{"ambiguous, still listed", &stopOWT{err: errAmbiguous, listed: []owtapi.StreamingOut{{ID: "o1"}}}, "failed", false},
+	} {
+		j := testJournal(t)
+		j.OutputStarted("", "r", OutputRecord{ID: "o1", Key: "rtmp://x/r", URL: "rtmp://x/r"})
+		r := &OutputRunner{OWT: tc.owt, Journal: j, Log: slog.New(slog.DiscardHandler)}
+		got, err := r.stop(context.Background(), Op{Room: "r", RoomID: "1", StreamID: "o1", URL: "rtmp://x/r"})
+		if got != tc.want || (err != nil) != (tc.want == "failed") || (len(j.Outputs("r")) == 0) != tc.forgot {
+			t.Errorf("%s: %q %v (records %v), want %q", tc.name, got, err, j.Outputs("r"), tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		m    owtapi.OutputMediaInfo
+		want string
+	}{
+		{owtapi.OutputMediaInfo{Video: &owtapi.OutputTrack{From: "v"}, Audio: &owtapi.OutputTrack{From: "a"}}, "v"},
+		{owtapi.OutputMediaInfo{Audio: &owtapi.OutputTrack{From: "a"}}, "a"},
+		{owtapi.OutputMediaInfo{}, ""},
+	} {
+		if got := trackFrom(tc.m); got != tc.want {
+			t.Errorf("trackFrom(%+v) = %q, want %q", tc.m, got, tc.want)
 		}
 	}
 }

@@ -17,6 +17,10 @@ const (
 	OpStopOutput  OpKind = "stop_output"
 )
 
+// settingsChanged is the reason of the stop of an output whose settings
+// changed in the policy.
+const settingsChanged = "its settings changed in the policy; it is started again with the new ones"
+
 // Rules that hold an output start.
 const (
 	// RuleOutputBackoff holds the restart of an output whose push keeps
@@ -161,6 +165,14 @@ func PlanOutputs(c OutputContext) []Op {
 		have := owned[d.Key()]
 		if len(have) > 0 {
 			sort.Slice(have, func(a, b int) bool { return have[a].ID < have[b].ID })
+			if spec := have[0].Spec; spec != "" && spec != d.Spec() {
+				// OWT cannot change them in place: stop it; the next pass
+				// starts it with the new settings (its URL is then free).
+				for _, old := range have {
+					ops = append(ops, stopOutputOp(c, old, settingsChanged))
+				}
+				continue
+			}
 			for _, extra := range have[1:] {
 				ops = append(ops, stopOutputOp(c, extra, "duplicate of "+have[0].ID))
 			}

@@ -229,6 +229,9 @@ func (r *OutputRunner) Run(ctx context.Context, obs *ObservedRoom, declared []po
 		if o.Kind == OpStartOutput && err == nil {
 			pass.Recheck = minPositive(pass.Recheck, outputRecheck)
 		}
+		if o.Kind == OpStopOutput && err == nil && o.Reason == settingsChanged {
+			pass.Recheck = minPositive(pass.Recheck, 50*time.Millisecond) // start it again soon
+		}
 	}
 	if r.Failures != nil {
 		keep := map[string]bool{}
@@ -302,7 +305,7 @@ func (r *OutputRunner) settle(name, roomID string, observed ObservedOutputs, int
 		}
 		if want != nil {
 			if l, ok := findNewOutput(observed.All, *want, roomID, in.SeenIDs, owned); ok {
-				rec := OutputRecord{ID: l.ID, Key: in.Op, URL: l.URL, View: want.View, Started: now}
+				rec := OutputRecord{ID: l.ID, Key: in.Op, URL: l.URL, View: want.View, Started: now, Spec: want.Spec()}
 				j.OutputStarted(in.ID, name, rec)
 				if !owned[l.ID] {
 					observed.Owned = append(observed.Owned, rec)
@@ -376,7 +379,7 @@ func (r *OutputRunner) start(ctx context.Context, o Op, listed []ListedOutput) (
 	}
 	if err == nil {
 		if r.Journal != nil {
-			r.Journal.OutputStarted(in.ID, o.Room, OutputRecord{ID: id, Key: d.Key(), URL: url, View: d.View, Started: r.now()})
+			r.Journal.OutputStarted(in.ID, o.Room, OutputRecord{ID: id, Key: d.Key(), URL: url, View: d.View, Started: r.now(), Spec: d.Spec()})
 		}
 		r.log().Info("output started", "room", o.Room, "output", id, "what", d.String())
 		return "ok", nil
@@ -390,7 +393,7 @@ func (r *OutputRunner) start(ctx context.Context, o Op, listed []ListedOutput) (
 	// The output may exist without our knowing its id: look for it.
 	if again, lerr := ListOutputs(ctx, r.OWT, o.RoomID); lerr == nil && r.Journal != nil {
 		if l, ok := findNewOutput(again, d, o.RoomID, in.SeenIDs, nil); ok {
-			r.Journal.OutputStarted(in.ID, o.Room, OutputRecord{ID: l.ID, Key: d.Key(), URL: l.URL, View: d.View, Started: r.now()})
+			r.Journal.OutputStarted(in.ID, o.Room, OutputRecord{ID: l.ID, Key: d.Key(), URL: l.URL, View: d.View, Started: r.now(), Spec: d.Spec()})
 			r.log().Warn("output start answered with an error but OWT made it; adopted", "room", o.Room, "output", l.ID, "what", d.String(), "err", err)
 			return "ok", nil
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
 	"github.com/srs-owt-proxy/srs-owt-proxy/owtapi/owtfake"
+	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
 )
 
@@ -82,8 +83,15 @@ func TestOutputsLifecycle(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n := r.state.OwnedOutputs(); n != 2 {
-		t.Fatalf("journal owns %d outputs, want 2", n)
+	// OWT lists an output as soon as it handles the POST; the agent records
+	// it as its own when the answer arrives, a moment later.
+	if _, err := lab.WaitFor(context.Background(), 5*time.Second, func() string {
+		if n := r.state.OwnedOutputs(); n != 2 {
+			return fmt.Sprintf("journal owns %d outputs, want 2", n)
+		}
+		return ""
+	}); err != nil {
+		t.Fatal(err)
 	}
 	roomStatus := func() reconcile.RoomStatus {
 		for _, rs := range r.engine.Status(time.Now()).Rooms {
@@ -240,4 +248,52 @@ func TestOutputMetrics(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestOutputsSettingsChange: OWT cannot change an output's settings in
+// place, so a policy edit of a streaming-out's video restarts it (stop,
+// then start with the new settings), and an unchanged policy does not.
+func TestOutputsSettingsChange(t *testing.T) {
+	r := newRig(t, rigOpts{policy: outputsPolicy})
+	r.publish("live", "s1", "")
+	url := "rtmp://127.0.0.1:1935/mix/s1"
+	if _, err := lab.WaitFor(context.Background(), 5*time.Second, func() string {
+		return checkOutputs(r.lab.OWT.Dump(), "s1", []string{url}, 1)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	same, err := policy.ParsePolicy("policy.yaml", []byte(outputsPolicy), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.engine.SetPolicy(same)
+	time.Sleep(600 * time.Millisecond)
+	if n := starts(r.lab.OWT.Dump(), url); n != 1 {
+		t.Fatalf("an unchanged policy restarted the output (%d starts)", n)
+	}
+	edited, err := policy.ParsePolicy("policy.yaml", []byte(strings.Replace(outputsPolicy,
+		`url: "rtmp://127.0.0.1:1935/mix/{{.Room}}"}`, `url: "rtmp://127.0.0.1:1935/mix/{{.Room}}", video: {framerate: 12}}`, 1)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.engine.SetPolicy(edited)
+	if _, err := lab.WaitFor(context.Background(), 5*time.Second, func() string {
+		if n := starts(r.lab.OWT.Dump(), url); n != 2 {
+			return fmt.Sprintf("%d starts of the edited output", n)
+		}
+		return checkOutputs(r.lab.OWT.Dump(), "s1", []string{url}, 1)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// starts counts the creations of a streaming-out with url.
+func starts(st owtfake.State, url string) int {
+	n := 0
+	for _, c := range st.OutputsCreated {
+		if c.URL == url {
+			n++
+		}
+	}
+	return n
 }

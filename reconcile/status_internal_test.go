@@ -130,6 +130,21 @@ func TestStatusShowsWhatDiffPlans(t *testing.T) {
 	if st.Store.Name == "" || !st.Store.Healthy || st.Store.OwnedRooms != 2 {
 		t.Errorf("store: %+v", st.Store)
 	}
+	if st.OWT.ListedAt.IsZero() || st.OWT.AgeSeconds < 0 || st.OWT.AgeSeconds > 5 || st.SRS[0].ReadAt.IsZero() {
+		t.Errorf("reading times: owt %+v, srs %+v", st.OWT, st.SRS[0])
+	}
+	// A room only the journal knows (created by the agent, missing from
+	// the listing) is shown too, as the agent's.
+	te.journal.SetRoom("ghost", "r-ghost", t0())
+	found := false
+	for _, r := range te.Status(time.Now()).Rooms {
+		if r.Name == "ghost" {
+			found = r.Owned && r.ID == "r-ghost"
+		}
+	}
+	if !found {
+		t.Error("the journal's room ghost is not shown as the agent's")
+	}
 }
 
 // TestStatusReportsTrouble: failed readings, a failed journal write, a
@@ -145,7 +160,7 @@ func TestStatusReportsTrouble(t *testing.T) {
 	ctx := context.Background()
 	// Before any reading: not ready, SRS never read.
 	st := te.Status(time.Now())
-	if st.Ready || st.SRS[0].Error != "not read yet" || !st.SRS[0].ReadAt.IsZero() || st.OWT.OK {
+	if st.Ready || st.SRS[0].Error != "not read yet" || !st.SRS[0].ReadAt.IsZero() || st.OWT.OK || !st.OWT.ListedAt.IsZero() {
 		t.Errorf("before any reading: %+v %+v", st.SRS, st.OWT)
 	}
 	// old holds two streams now: with max_deletes 1, one stop is held.
@@ -250,5 +265,53 @@ func TestNotesLoggedOnce(t *testing.T) {
 	}
 	if !m.notesChanged("other", []string{"a"}) {
 		t.Error("rooms share their notes")
+	}
+}
+
+// An open create intent of a room that does not exist holds its create on
+// the status, with the wait when it is young; one of an existing room
+// holds nothing.
+func TestStatusShowsHeldCreate(t *testing.T) {
+	te := statusWorld(t, nil) // IntentSettle: 1h
+	ctx := context.Background()
+	te.resync(ctx)
+	now := time.Now()
+	createOf := func(room string) *OpStatus {
+		for _, r := range te.Status(now).Rooms {
+			if r.Name != room {
+				continue
+			}
+			for i := range r.Ops {
+				if r.Ops[i].Kind == OpCreateRoom {
+					return &r.Ops[i]
+				}
+			}
+		}
+		return nil
+	}
+	if o := createOf("b"); o == nil || o.Held != "" {
+		t.Fatalf("room b without an intent: %+v", o)
+	}
+	if err := te.journal.Begin(ctx, Intent{ID: "i-b", Kind: IntentRoom, Room: "b", At: now.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if o := createOf("b"); o == nil || o.Rule != RuleCreatePending || !strings.Contains(o.Held, "sent 1m0s ago has no known outcome yet; waiting") {
+		t.Errorf("young intent: %+v", o)
+	}
+	te.journal.End("i-b")
+	if err := te.journal.Begin(ctx, Intent{ID: "i-b2", Kind: IntentRoom, Room: "b", At: now.Add(-2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if o := createOf("b"); o == nil || o.Rule != RuleCreatePending || !strings.Contains(o.Held, "the next room listing resolves it") {
+		t.Errorf("old intent: %+v", o)
+	}
+	// An intent for a room that exists holds nothing there.
+	if err := te.journal.Begin(ctx, Intent{ID: "i-a", Kind: IntentRoom, Room: "a", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range te.Status(now).Rooms {
+		if r.Name == "a" && !r.InSync {
+			t.Errorf("room a with an intent: %+v", r.Ops)
+		}
 	}
 }

@@ -49,8 +49,10 @@ func escapeRawControls(body []byte) []byte {
 			esc = true
 		case c == '"':
 			in = false
+		// Equivalent mutant: <= 0x20 also writes a space as \u0020, which decodes to the same space.
 		case c < 0x20:
 			if out == nil {
+				// capacity only: +-1 is an equivalent mutant
 				out = append(make([]byte, 0, len(body)+16), body[:i]...)
 			}
 			out = fmt.Appendf(out, "\\u%04x", c)

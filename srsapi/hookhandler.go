@@ -219,7 +219,7 @@ func (h *hookHandler) readBody(w http.ResponseWriter, r *http.Request) (body []b
 		}
 	}()
 	rd := http.MaxBytesReader(w, r.Body, h.cfg.MaxBody)
-	var chunk [4096]byte
+	var chunk [4096]byte // read size only: +-1 is an equivalent mutant
 	for {
 		n, err := rd.Read(chunk[:])
 		if n > 0 {

@@ -73,6 +73,7 @@ func Handler(report func() *Report) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
+		// Equivalent mutant (deleting this line): net/http sniffs the same type from the page's <!doctype html>.
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'")

@@ -13,6 +13,7 @@ import (
 // of key facts, then the sources, then one row per stream in each room
 // (and per room-level operation), then unroutable streams and errors.
 func WriteTable(w io.Writer, r *Report) error {
+	// Equivalent mutants: tabwidth (4) only counts when padding with tabs, and every cell is at least the padding (3) wide, so minwidth 0 or 1 print alike.
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	ready := "yes"
 	if !r.Ready {

@@ -46,9 +46,9 @@ func (l *limited) Read(p []byte) (int, error) {
 	if l.left < 0 {
 		return 0, ErrTooLarge
 	}
-	if int64(len(p)) > l.left+1 {
-		p = p[:l.left+1]
-	}
+	// One byte past the limit is read to tell a body of exactly the limit
+	// from a longer one.
+	p = p[:min(int64(len(p)), l.left+1)]
 	n, err := l.rc.Read(p)
 	l.left -= int64(n)
 	if l.left < 0 {

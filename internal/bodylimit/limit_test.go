@@ -73,3 +73,22 @@ func TestLimitExact(t *testing.T) {
 		t.Errorf("read after the limit: %d %v", n, err)
 	}
 }
+
+// A read asks the body for at most one byte past the limit, whatever the
+// buffer: a 7- or 10-byte buffer on a 9-byte body under a limit of 5 gets
+// 6 bytes and ErrTooLarge.
+func TestReadStopsOneBytePast(t *testing.T) {
+	req, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
+	for _, size := range []int{6, 7, 10} {
+		resp, err := Wrap(rtFunc(func(*http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("123456789")), ContentLength: -1}, nil
+		}), 5).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := resp.Body.Read(make([]byte, size))
+		if n != 6 || !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%d-byte buffer: %d bytes, %v; want 6 and ErrTooLarge", size, n, err)
+		}
+	}
+}

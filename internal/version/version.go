@@ -74,6 +74,7 @@ func resolve(v, c, d string, read func() (*debug.BuildInfo, bool)) Info {
 // String is the one-line form `srs-owt-proxy version` prints.
 func (i Info) String() string {
 	c, dirty := strings.CutSuffix(i.Commit, "-dirty")
+	// Equivalent mutants: > 11 or >= 12 in the condition only cut a 12-character commit to its own 12 characters.
 	if len(c) > 12 {
 		c = c[:12]
 	}

@@ -1,6 +1,7 @@
 package version
 
 import (
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -32,6 +33,18 @@ func TestResolve(t *testing.T) {
 		{"build info", "", "", "", info("v0.4.0", "vcs.revision", "abcdef0123456789", "vcs.time", "2026-01-01T00:00:00Z", "vcs.modified", "true"),
 			Info{"v0.4.0", "abcdef0123456789-dirty", "2026-01-01T00:00:00Z", "go1.99"}, "v0.4.0 (commit abcdef012345-dirty, built 2026-01-01T00:00:00Z, go1.99)"},
 		{"devel", "", "", "", info(""), Info{"(devel)", "unknown", "unknown", "go1.99"}, "(devel) (commit unknown, built unknown, go1.99)"},
+		// A commit set by -ldflags is never marked dirty by the VCS stamp.
+		{"ldflags commit, modified tree", "", "0123456789ab", "", info("", "vcs.revision", "fff", "vcs.modified", "true"),
+			Info{"(devel)", "0123456789ab", "unknown", "go1.99"}, "(devel) (commit 0123456789ab, built unknown, go1.99)"},
+		{"clean tree", "", "", "", info("", "vcs.revision", "0123456789abc", "vcs.modified", "false"),
+			Info{"(devel)", "0123456789abc", "unknown", "go1.99"}, "(devel) (commit 0123456789ab, built unknown, go1.99)"},
+		{"already dirty", "", "", "", info("", "vcs.revision", "abc-dirty", "vcs.modified", "true"),
+			Info{"(devel)", "abc-dirty", "unknown", "go1.99"}, "(devel) (commit abc-dirty, built unknown, go1.99)"},
+		// read says ok without info, or gives info it says is not ok: neither is used.
+		{"ok without info", "", "", "", func() (*debug.BuildInfo, bool) { return nil, true },
+			Info{"(devel)", "unknown", "unknown", runtime.Version()}, "(devel) (commit unknown, built unknown, " + runtime.Version() + ")"},
+		{"info not ok", "", "", "", func() (*debug.BuildInfo, bool) { bi, _ := info("v9")(); return bi, false },
+			Info{"(devel)", "unknown", "unknown", runtime.Version()}, "(devel) (commit unknown, built unknown, " + runtime.Version() + ")"},
 	} {
 		got := resolve(c.v, c.c, c.d, c.read)
 		if got != c.want || got.String() != c.str {
@@ -55,5 +68,21 @@ srs_owt_proxy_build_info{commit="c1",goversion="go1.99",version="v1"} 1
 	}
 	if Get().GoVersion == "" {
 		t.Error("Get: no Go version")
+	}
+}
+
+// String shows at most 12 characters of the commit, keeping "-dirty".
+func TestStringClipsCommit(t *testing.T) {
+	for commit, want := range map[string]string{
+		"0123456789a":          "0123456789a",
+		"0123456789ab":         "0123456789ab",
+		"0123456789abc":        "0123456789ab",
+		"0123456789ab-dirty":   "0123456789ab-dirty",
+		"0123456789abcd-dirty": "0123456789ab-dirty",
+	} {
+		got := Info{Version: "v1", Commit: commit, Date: "d", GoVersion: "go1"}.String()
+		if w := "v1 (commit " + want + ", built d, go1)"; got != w {
+			t.Errorf("String() with commit %q = %q, want %q", commit, got, w)
+		}
 	}
 }
