@@ -518,8 +518,7 @@ func (b *Backend) start() (*run, <-chan context.Context, error) {
 		return nil, nil, b.errClosed()
 	}
 	b.gen++
-	ctx, cancel := context.WithCancel(b.ctx)
-	r := &run{b: b, gen: b.gen, cancel: cancel, done: make(chan struct{})}
+	r := &run{b: b, gen: b.gen, done: make(chan struct{})}
 	started := make(chan context.Context, 1)
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock: &resourcelock.LeaseLock{
@@ -533,14 +532,21 @@ func (b *Backend) start() (*run, <-chan context.Context, error) {
 		ReleaseOnCancel: true,
 		Name:            b.cfg.Lease,
 		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(lctx context.Context) { started <- lctx },
+			// Campaign may have given up (its context ended) by now: never block.
+			OnStartedLeading: func(lctx context.Context) {
+				select {
+				case started <- lctx:
+				case <-lctx.Done():
+				}
+			},
 			OnStoppedLeading: func() {},
 		},
 	})
 	if err != nil {
-		cancel()
 		return nil, nil, fmt.Errorf("ha kubernetes: %w", err)
 	}
+	ctx, cancel := context.WithCancel(b.ctx)
+	r.cancel = cancel
 	b.run = r
 	b.wg.Add(1)
 	go func() {

@@ -132,12 +132,20 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// prepend adds a reactor under the fake's lock: the backend's goroutines
+// call the fake meanwhile.
+func prepend(c *fake.Clientset, verb, resource string, fn k8stesting.ReactionFunc) {
+	c.Lock()
+	defer c.Unlock()
+	c.PrependReactor(verb, resource, fn)
+}
+
 // conflictOnce makes the first ConfigMap update of c fail its
 // resourceVersion check: before it reaches the API server, another writer
 // changes the ConfigMap with change.
 func conflictOnce(c *fake.Clientset, change func(*corev1.ConfigMap)) *atomic.Int32 {
 	var updates atomic.Int32
-	c.PrependReactor("update", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
+	prepend(c, "update", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if updates.Add(1) != 1 {
 			return false, nil, nil
 		}
@@ -173,7 +181,10 @@ func TestSaveRereadsOnConflict(t *testing.T) {
 	if err := term.Store.Save(ctx, []byte(`{"v":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	updates := conflictOnce(c, func(cm *corev1.ConfigMap) { cm.Labels["edited-by"] = "operator" })
+	updates := conflictOnce(c, func(cm *corev1.ConfigMap) {
+		cm.Labels["edited-by"] = "operator"
+		cm.Annotations["note"] = "kept"
+	})
 	if err := term.Store.Save(ctx, []byte(`{"v":2}`)); err != nil {
 		t.Fatalf("save after a conflict: %v", err)
 	}
@@ -184,8 +195,8 @@ func TestSaveRereadsOnConflict(t *testing.T) {
 	if cm.Data[DataKey] != `{"v":2}` {
 		t.Errorf("stored %q, want the saved document", cm.Data[DataKey])
 	}
-	if cm.Labels["edited-by"] != "operator" {
-		t.Errorf("the other writer's change was overwritten (labels %v): the write did not re-read", cm.Labels)
+	if cm.Labels["edited-by"] != "operator" || cm.Annotations["note"] != "kept" {
+		t.Errorf("the other writer's change was overwritten (labels %v, annotations %v): the write did not re-read", cm.Labels, cm.Annotations)
 	}
 	if got, err := term.Store.Load(ctx); err != nil || string(got) != `{"v":2}` {
 		t.Errorf("Load = %q, %v", got, err)
@@ -341,6 +352,32 @@ func TestClaimWithTheLeaseHeld(t *testing.T) {
 	}
 }
 
+// TestPreCreatedConfigMap: an operator who creates the ConfigMap by hand
+// (to drop the create rule of the Role) gets it claimed and written.
+func TestPreCreatedConfigMap(t *testing.T) {
+	c := newFake()
+	if _, err := c.CoreV1().ConfigMaps(ns).Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: DefaultConfigMap, Namespace: ns},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	prepend(c, "create", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("create must not be needed")
+	})
+	b := mustNew(t, testConfig(c, "a", ""))
+	term := lead(t, b)
+	ctx := context.Background()
+	if doc, err := term.Store.Load(ctx); doc != nil || err != nil {
+		t.Fatalf("Load of the empty ConfigMap = %q, %v", doc, err)
+	}
+	if err := term.Store.Save(ctx, []byte(`{"v":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if cm := stored(t, c); cm.Data[DataKey] != `{"v":1}` || !strings.HasPrefix(cm.Annotations[TermAnnotation], "a (lease uid ") {
+		t.Errorf("stored %v %v", cm.Data, cm.Annotations)
+	}
+}
+
 func TestLateRenewalFences(t *testing.T) {
 	c := newFake()
 	b := mustNew(t, testConfig(c, "a", ""))
@@ -409,7 +446,7 @@ func TestAPIErrorsSayWhatToDo(t *testing.T) {
 			c := newFake()
 			b := mustNew(t, testConfig(c, "a", ""))
 			term := lead(t, b)
-			c.PrependReactor("get", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+			prepend(c, "get", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 				return true, nil, tc.err
 			})
 			for _, op := range []func() error{
@@ -453,7 +490,7 @@ func TestCreateAndUpdateErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			c.PrependReactor(verb, "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+			prepend(c, verb, "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 				return true, nil, forbidden
 			})
 			err := term.Store.Save(ctx, []byte(`{"v":2}`))
@@ -473,7 +510,7 @@ func TestCreateAndUpdateErrors(t *testing.T) {
 		seed(t, c, "a@http://a:8086", "old term", `{}`)
 		s, _ := staleStore(t, c)
 		s.t.uid, s.t.trans = "uid-1", 2
-		c.PrependReactor("update", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		prepend(c, "update", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, forbidden
 		})
 		if _, err := s.Load(context.Background()); !errors.Is(err, forbidden) || !strings.Contains(err.Error(), "claim (update) ConfigMap") {
@@ -484,7 +521,7 @@ func TestCreateAndUpdateErrors(t *testing.T) {
 		c := newFake()
 		seed(t, c, "a@http://a:8086", "old term", `{}`)
 		s, _ := staleStore(t, c)
-		c.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		prepend(c, "get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}, DefaultLease, errors.New("no"))
 		})
 		for _, op := range []func() error{
