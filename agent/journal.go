@@ -6,6 +6,7 @@ import (
 	"time"
 
 	etcdha "github.com/srs-owt-proxy/srs-owt-proxy/ha/etcd"
+	kubeha "github.com/srs-owt-proxy/srs-owt-proxy/ha/kube"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
 	"github.com/srs-owt-proxy/srs-owt-proxy/store"
@@ -58,6 +59,9 @@ func haReader(cfg policy.HA) (reconcile.Store, error) {
 	case policy.HAModeEtcd:
 		return etcdha.OpenReader(etcdha.Config{Endpoints: cfg.Etcd.Endpoints, Prefix: cfg.Etcd.Prefix,
 			CAFile: cfg.Etcd.CAFile, CertFile: cfg.Etcd.CertFile, KeyFile: cfg.Etcd.KeyFile})
+	case policy.HAModeKubernetes:
+		return kubeha.OpenReader(kubeha.Config{Namespace: cfg.Kubernetes.Namespace, ConfigMap: cfg.Kubernetes.ConfigMap,
+			Kubeconfig: cfg.Kubernetes.Kubeconfig})
 	}
 	return nil, fmt.Errorf("ha.mode %q: no store reader in this build", cfg.Mode)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/ha"
 	etcdha "github.com/srs-owt-proxy/srs-owt-proxy/ha/etcd"
+	kubeha "github.com/srs-owt-proxy/srs-owt-proxy/ha/kube"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/reconcile"
 	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
@@ -363,6 +364,10 @@ func newBackend(cfg policy.HA, identity, peer string, log *slog.Logger) (ha.Back
 	case policy.HAModeEtcd:
 		return etcdha.New(etcdha.Config{Endpoints: cfg.Etcd.Endpoints, Prefix: cfg.Etcd.Prefix, SessionTTL: cfg.Etcd.SessionTTL,
 			CAFile: cfg.Etcd.CAFile, CertFile: cfg.Etcd.CertFile, KeyFile: cfg.Etcd.KeyFile, Identity: identity, Peer: peer, Log: log})
+	case policy.HAModeKubernetes:
+		return kubeha.New(kubeha.Config{Namespace: cfg.Kubernetes.Namespace, Lease: cfg.Kubernetes.Lease, ConfigMap: cfg.Kubernetes.ConfigMap,
+			LeaseDuration: cfg.Kubernetes.LeaseDuration, RenewDeadline: cfg.Kubernetes.RenewDeadline, RetryPeriod: cfg.Kubernetes.RetryPeriod,
+			Kubeconfig: cfg.Kubernetes.Kubeconfig, Identity: identity, Peer: peer, Log: log})
 	}
 	return nil, fmt.Errorf("ha.mode %q: no such election backend in this build", cfg.Mode)
 }

@@ -460,3 +460,36 @@ func (brokenStore) Load(context.Context) ([]byte, error) { return nil, errors.Ne
 func (brokenStore) Save(context.Context, []byte) error   { return errors.New("etcd down") }
 func (brokenStore) Close() error                         { return nil }
 func (brokenStore) String() string                       { return "broken store" }
+
+func TestBackendsAndReadersOfEachMode(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	etcdCfg := policy.HA{Mode: policy.HAModeEtcd, Etcd: policy.HAEtcd{Endpoints: []string{"http://127.0.0.1:1"}, Prefix: "/p/", SessionTTL: 2 * time.Second}}
+	b, err := newBackend(etcdCfg, "r1", "http://127.0.0.1:8086", log)
+	if err != nil || !strings.Contains(b.String(), "etcd election /p/leader") {
+		t.Fatalf("etcd backend: %v, %v", b, err)
+	}
+	_ = b.Close()
+	kubeCfg := policy.HA{Mode: policy.HAModeKubernetes, Kubernetes: policy.HAKubernetes{Namespace: "media", Lease: "l", ConfigMap: "c",
+		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second, Kubeconfig: "/nonexistent/kubeconfig"}}
+	if _, err := newBackend(kubeCfg, "r1", "http://127.0.0.1:8086", log); err == nil || !strings.Contains(err.Error(), "kubeconfig") {
+		t.Fatalf("kubernetes backend with a missing kubeconfig: %v", err)
+	}
+	if _, err := newBackend(policy.HA{Mode: "raft"}, "r1", "", log); err == nil {
+		t.Fatal("an unknown mode built a backend")
+	}
+	r, err := haReader(etcdCfg)
+	if err != nil || r.String() != "etcd /p/state (read-only)" {
+		t.Fatalf("etcd reader: %v, %v", r, err)
+	}
+	_ = r.Close()
+	if _, err := haReader(kubeCfg); err == nil || !strings.Contains(err.Error(), "kubeconfig") {
+		t.Fatalf("kubernetes reader with a missing kubeconfig: %v", err)
+	}
+	if _, err := haReader(policy.HA{Mode: "raft"}); err == nil {
+		t.Fatal("an unknown mode built a reader")
+	}
+	cfg := &policy.Agent{HA: etcdCfg}
+	if _, err := OpenJournal(cfg, true); err == nil || !strings.Contains(err.Error(), "only the elected leader writes") {
+		t.Fatalf("a one-shot writer with ha: %v", err)
+	}
+}
