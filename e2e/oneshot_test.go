@@ -124,6 +124,9 @@ func TestSecondWriterRefused(t *testing.T) {
 	e.publish("live", "a", false)
 	want := lab.Want{Views: []string{"common"}, Rooms: map[string][]string{"live-a": {"live/a"}}}
 	e.converge(want, 5*time.Second)
+	// The SRS re-read the agent schedules 1 s after a hook must be over, or
+	// it finds b (the test failed so under load).
+	time.Sleep(1500 * time.Millisecond)
 	e.publish("live", "b", true) // no hook: the agent learns of it only by a resync (5 min)
 
 	pid := strconv.Itoa(agent.cmd.Process.Pid)
