@@ -69,10 +69,11 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		src := sourceAddr(c.RemoteAddr())
 		if reason := l.admit(src); reason != "" {
-			_ = c.Close()
+			// Count before closing: whoever sees the close sees the count.
 			if l.lim.OnRefuse != nil {
 				l.lim.OnRefuse(reason)
 			}
+			_ = c.Close()
 			continue
 		}
 		return &limitConn{Conn: c, release: func() { l.release(src) }}, nil
