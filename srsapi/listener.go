@@ -69,7 +69,8 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		src := sourceAddr(c.RemoteAddr())
 		if reason := l.admit(src); reason != "" {
-			// Count before closing: whoever sees the close sees the count.
+			// Counted before the close: whoever sees the connection end
+			// finds it counted.
 			if l.lim.OnRefuse != nil {
 				l.lim.OnRefuse(reason)
 			}
