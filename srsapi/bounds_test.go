@@ -255,3 +255,34 @@ func TestLimitListenerCountsPerSource(t *testing.T) {
 		t.Errorf("all closed: source kept %v, total %d", kept, l.total)
 	}
 }
+
+// Limits of one are kept as given (a single connection in all, or from
+// each source); zero or less means the default.
+func TestLimitListenerLimitsAtOne(t *testing.T) {
+	for _, c := range []struct {
+		in, wantTotal, wantPer int
+	}{
+		{1, 1, 1},
+		{2, 2, 2},
+		{0, DefaultHookMaxConns, DefaultHookMaxConnsPerSource},
+		{-1, DefaultHookMaxConns, DefaultHookMaxConnsPerSource},
+	} {
+		l := LimitListener(nil, ListenerLimits{MaxConns: c.in, MaxConnsPerSource: c.in}).(*limitListener)
+		if l.lim.MaxConns != c.wantTotal || l.lim.MaxConnsPerSource != c.wantPer {
+			t.Errorf("limits %d: got %d in all, %d per source; want %d, %d", c.in, l.lim.MaxConns, l.lim.MaxConnsPerSource, c.wantTotal, c.wantPer)
+		}
+	}
+	// With one per source, a second connection from the same address is
+	// refused while another address still gets in.
+	l := LimitListener(nil, ListenerLimits{MaxConns: 10, MaxConnsPerSource: 1}).(*limitListener)
+	a, b := netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("192.0.2.8")
+	if r := l.admit(a); r != "" {
+		t.Fatalf("first connection refused: %s", r)
+	}
+	if r := l.admit(a); r != RefusedPerSource {
+		t.Errorf("second connection from one source: %q, want %s", r, RefusedPerSource)
+	}
+	if r := l.admit(b); r != "" {
+		t.Errorf("another source refused: %s", r)
+	}
+}

@@ -170,6 +170,7 @@ func demo(w io.Writer, stepTimeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	// Equivalent mutant: Run sends once, so any capacity of 1 or more does.
 	runDone := make(chan error, 1)
 	runCtx, stopAgent := context.WithCancel(ctx)
 	defer stopAgent()
@@ -381,6 +382,7 @@ func showDiff(ctx context.Context, out io.Writer, agentFile, policyFile string, 
 func describe(st owtfake.State) string {
 	var b strings.Builder
 	rooms := append([]owtfake.RoomState(nil), st.Rooms...)
+	// Equivalent mutant: <= only reorders rooms of one name, whose order sort.Slice leaves unspecified anyway.
 	sort.Slice(rooms, func(i, j int) bool { return rooms[i].Name < rooms[j].Name })
 	for _, r := range rooms {
 		var ins []string

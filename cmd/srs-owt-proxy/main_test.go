@@ -6,22 +6,22 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func noenv(string) string { return "" }
 
 func TestDemoConverges(t *testing.T) {
-	var out bytes.Buffer
-	if err := demo(&out, 20*time.Second); err != nil {
-		t.Fatalf("demo: %v\n%s", err, out.String())
+	var out, errb bytes.Buffer
+	if code := Main([]string{"demo", "--step-timeout", "20s"}, &out, &errb, noenv); code != 0 {
+		t.Fatalf("demo: exit %d\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	s := out.String()
 	for _, want := range []string{"Step 6", "converged in", "SRS refused it", "Demo complete: 6 steps converged, 0 duplicate streaming-ins",
 		"agent + start_output", "mix of view common -> rtmp://127.0.0.1:1935/mix/live-class-1", "never routes a stream its own outputs push back",
 		"agent - stop_output",
 		"Terms used below:", "streaming-in  ", "srs-owt-proxy diff --config agent.yaml --policy", "srs-owt-proxy will perform the following actions:",
-		"held: waiting until it is in view in room all-classes", "Next: point the agent at your own SRS and OWT"} {
+		"held: waiting until it is in view in room all-classes", "Next: point the agent at your own SRS and OWT",
+		"behind the agent's back", "Installed: policy.yaml now routes live/class-* to room \"all-classes\""} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

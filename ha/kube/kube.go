@@ -137,6 +137,19 @@ var _ ha.Backend = (*Backend)(nil)
 // New checks cfg and builds the client; it starts one goroutine that
 // watches who leads while this replica does not campaign (Close stops it).
 func New(cfg Config) (*Backend, error) {
+	cfg, client, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := &Backend{cfg: cfg, client: client, log: cfg.Log, holder: holderOf(cfg.Identity, cfg.Peer)}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.wg.Add(1)
+	go b.watch()
+	return b, nil
+}
+
+// prepare fills in the defaults, checks cfg and builds the client.
+func prepare(cfg Config) (Config, kubernetes.Interface, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -156,21 +169,21 @@ func New(cfg Config) (*Backend, error) {
 		cfg.RetryPeriod = DefaultRetryPeriod
 	}
 	if err := checkDurations(cfg); err != nil {
-		return nil, err
+		return cfg, nil, err
 	}
 	if cfg.Identity == "" {
 		cfg.Identity = ha.Identity(nil)
 	}
 	if strings.ContainsAny(cfg.Identity, "@ \t\n") {
-		return nil, fmt.Errorf("ha kubernetes: replica identity %q contains '@' or a space; the Lease holds <identity>@<peer URL>: set POD_NAME to the pod's name", cfg.Identity)
+		return cfg, nil, fmt.Errorf("ha kubernetes: replica identity %q contains '@' or a space; the Lease holds <identity>@<peer URL>: set POD_NAME to the pod's name", cfg.Identity)
 	}
 	if strings.ContainsAny(cfg.Peer, " \t\n") {
-		return nil, fmt.Errorf("ha kubernetes: peer URL %q contains a space: check ha.advertise (SRS_OWT_HA_ADVERTISE)", cfg.Peer)
+		return cfg, nil, fmt.Errorf("ha kubernetes: peer URL %q contains a space: check ha.advertise (SRS_OWT_HA_ADVERTISE)", cfg.Peer)
 	}
 	if cfg.Namespace == "" {
 		ns, err := os.ReadFile(namespaceFile)
 		if err != nil || strings.TrimSpace(string(ns)) == "" {
-			return nil, fmt.Errorf("ha.kubernetes.namespace is empty and the agent does not run in a pod (no %s): set the namespace of the Lease and the ConfigMap", namespaceFile)
+			return cfg, nil, fmt.Errorf("ha.kubernetes.namespace is empty and the agent does not run in a pod (no %s): set the namespace of the Lease and the ConfigMap", namespaceFile)
 		}
 		cfg.Namespace = strings.TrimSpace(string(ns))
 	}
@@ -178,19 +191,15 @@ func New(cfg Config) (*Backend, error) {
 	if client == nil {
 		rc, err := restConfig(cfg.Kubeconfig)
 		if err != nil {
-			return nil, err
+			return cfg, nil, err
 		}
 		rc.UserAgent = "srs-owt-proxy"
 		rc.Timeout = cfg.RenewDeadline
 		if client, err = kubernetes.NewForConfig(rc); err != nil {
-			return nil, fmt.Errorf("ha kubernetes: build the API client: %w", err)
+			return cfg, nil, fmt.Errorf("ha kubernetes: build the API client: %w", err)
 		}
 	}
-	b := &Backend{cfg: cfg, client: client, log: cfg.Log, holder: holderOf(cfg.Identity, cfg.Peer)}
-	b.ctx, b.cancel = context.WithCancel(context.Background())
-	b.wg.Add(1)
-	go b.watch()
-	return b, nil
+	return cfg, client, nil
 }
 
 // checkDurations refuses what leaderelection would refuse, in the words

@@ -35,7 +35,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func testConfig(c kubernetes.Interface, id, peer string) Config {
 	return Config{Namespace: ns, Client: c, Identity: id, Peer: peer, Log: quiet,
-		LeaseDuration: time.Second, RenewDeadline: 500 * time.Millisecond, RetryPeriod: 100 * time.Millisecond}
+		LeaseDuration: 2 * time.Second, RenewDeadline: 1500 * time.Millisecond, RetryPeriod: 100 * time.Millisecond}
 }
 
 func mustNew(t *testing.T, cfg Config) *Backend {
@@ -127,7 +127,7 @@ func TestContract(t *testing.T) {
 			Depose: func(t *testing.T, b ha.Backend) {
 				takeLease(t, b.(*Backend).client, "intruder@http://127.0.0.1:1")
 			},
-			Bound: 4 * time.Second,
+			Bound: 5 * time.Second,
 		})
 	})
 }
@@ -378,6 +378,33 @@ func TestPreCreatedConfigMap(t *testing.T) {
 	}
 }
 
+// TestLossNoticedAtOnce: a leader whose renewal finds another holder in
+// the Lease ends its term then, not renew_deadline later when the elector
+// gives up.
+func TestLossNoticedAtOnce(t *testing.T) {
+	c := newFake()
+	cfg := testConfig(c, "a", "")
+	cfg.LeaseDuration, cfg.RenewDeadline = 10*time.Second, 8*time.Second
+	b := mustNew(t, cfg)
+	term := lead(t, b)
+	takeLease(t, c, "b@http://b:8086")
+	select {
+	case <-term.Ctx.Done():
+	case <-time.After(cfg.RenewDeadline / 2):
+		t.Fatalf("the term went on for %s after another replica took the Lease", cfg.RenewDeadline/2)
+	}
+	if err := term.Store.Save(context.Background(), []byte(`{}`)); !errors.Is(err, ha.ErrFenced) {
+		t.Errorf("save after the loss: %v", err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for b.Leader() != (ha.Leader{Identity: "b", Peer: "http://b:8086"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Leader() = %+v after the loss", b.Leader())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestLateRenewalFences(t *testing.T) {
 	c := newFake()
 	b := mustNew(t, testConfig(c, "a", ""))
@@ -438,8 +465,8 @@ func TestAPIErrorsSayWhatToDo(t *testing.T) {
 		{"forbidden", apierrors.NewForbidden(gr, DefaultConfigMap, errors.New("no")),
 			[]string{"read ConfigMap media/srs-owt-proxy-state", "grant get, create and update on configmaps", `"srs-owt-proxy-state"`, `namespace "media"`}},
 		{"unauthorized", apierrors.NewUnauthorized("bad token"), []string{"credentials", "kubeconfig"}},
-		{"timeout", apierrors.NewTimeoutError("slow", 1), []string{"did not answer within 500ms"}},
-		{"deadline", context.DeadlineExceeded, []string{"did not answer within 500ms"}},
+		{"timeout", apierrors.NewTimeoutError("slow", 1), []string{"did not answer within 1.5s"}},
+		{"deadline", context.DeadlineExceeded, []string{"did not answer within 1.5s"}},
 		{"other", errors.New("connection refused"), []string{"reachable from the pod", "RBAC"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -720,10 +747,10 @@ func TestNewChecksItsConfig(t *testing.T) {
 	}{
 		{"fraction_of_second", func(c *Config) { c.LeaseDuration = 1500 * time.Millisecond }, "lease_duration 1.5s: give whole seconds"},
 		{"sub_second", func(c *Config) { c.LeaseDuration = 500 * time.Millisecond }, "at least 1s"},
-		{"renew_not_shorter", func(c *Config) { c.RenewDeadline = time.Second }, "renew_deadline 1s must be shorter than lease_duration 1s"},
+		{"renew_not_shorter", func(c *Config) { c.RenewDeadline = 2 * time.Second }, "renew_deadline 2s must be shorter than lease_duration 2s"},
 		{"negative_retry", func(c *Config) { c.RetryPeriod = -time.Second }, "must be positive"},
 		{"negative_renew", func(c *Config) { c.RenewDeadline = -time.Second }, "must be positive"},
-		{"retry_too_long", func(c *Config) { c.RetryPeriod = 450 * time.Millisecond }, "must exceed 1.2 × retry_period 450ms"},
+		{"retry_too_long", func(c *Config) { c.RetryPeriod = 1300 * time.Millisecond }, "must exceed 1.2 × retry_period 1.3s"},
 		{"identity_with_at", func(c *Config) { c.Identity = "a@b" }, `identity "a@b" contains '@'`},
 		{"peer_with_space", func(c *Config) { c.Peer = "http://a b" }, "SRS_OWT_HA_ADVERTISE"},
 		{"no_namespace", func(c *Config) { c.Namespace = "" }, "ha.kubernetes.namespace is empty"},
@@ -778,4 +805,41 @@ current-context: x
 			t.Fatal("no client")
 		}
 	})
+}
+
+// TestReaderErrors: the reader of a store says what failed and never writes.
+func TestReaderErrors(t *testing.T) {
+	c := newFake()
+	r, err := OpenReader(Config{Namespace: ns, Client: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	b := mustNew(t, testConfig(c, "a", ""))
+	if err := lead(t, b).Store.Save(ctx, []byte(`{"v":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	before := stored(t, c).ResourceVersion
+	if doc, err := r.Load(ctx); string(doc) != `{"v":1}` || err != nil {
+		t.Errorf("Load = %q, %v", doc, err)
+	}
+	if err := r.Save(ctx, []byte(`{}`)); err == nil || stored(t, c).ResourceVersion != before {
+		t.Errorf("Save: %v; the reader must not write", err)
+	}
+	prepend(c, "get", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, DefaultConfigMap, errors.New("no"))
+	})
+	if _, err := r.Load(ctx); err == nil || !strings.Contains(err.Error(), "read ConfigMap media/srs-owt-proxy-state") || !strings.Contains(err.Error(), "needs get") {
+		t.Errorf("forbidden: %v", err)
+	}
+	orig := namespaceFile
+	t.Cleanup(func() { namespaceFile = orig })
+	namespaceFile = filepath.Join(t.TempDir(), "none")
+	if _, err := OpenReader(Config{Client: c}); err == nil || !strings.Contains(err.Error(), "ha.kubernetes.namespace is empty") {
+		t.Errorf("no namespace: %v", err)
+	}
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	if _, err := OpenReader(Config{Namespace: ns}); err == nil || !strings.Contains(err.Error(), "no in-cluster config") {
+		t.Errorf("no cluster: %v", err)
+	}
 }

@@ -93,7 +93,7 @@ func TestConformanceOutputs(t *testing.T) {
 		{name: "15.24_delete", run: out24},
 		{name: "15.25_source_loss", run: out25},
 		{name: "15.26_delete_room", run: out26},
-		{name: "15.27_outputs_keep_room_alive", opts: Options{IdleTimeout: 60 * time.Millisecond}, run: out27},
+		{name: "15.27_outputs_keep_room_alive", opts: Options{IdleTimeout: idle27}, run: out27},
 		{name: "15.28_post_activates_room", run: out28},
 		{name: "15.29_no_ownership", run: out29},
 		{name: "15.30_numeric_ids", run: out30},
@@ -386,6 +386,32 @@ func out10(t *testing.T, e *testEnv) {
 	jsonEqual(t, jsonOf(res["media"]), `{"video":{"format":{"codec":"h264","profile":"CB"},"parameters":{"resolution":{"width":640,"height":360}},"from":"`+in+`","status":"active"}}`)
 }
 
+// Timing of the tests below: the windows a test must act within (an output
+// still connecting, a push not failed yet, a room not idle yet) are long
+// enough for a loaded 2-core machine running the race detector (they were
+// 60-400 ms and failed there), and what happens after a window is awaited
+// with eventually rather than a fixed sleep.
+const (
+	window   = 1500 * time.Millisecond
+	patience = 10 * time.Second
+)
+
+// eventually retries check until it returns "" or patience runs out.
+func eventually(t *testing.T, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		msg := check()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", patience, msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func out11(t *testing.T, e *testEnv) {
 	room := e.createRoom(`{"name":"r"}`)
 	start := time.Now()
@@ -399,21 +425,25 @@ func out11(t *testing.T, e *testEnv) {
 }
 
 func out12(t *testing.T, e *testEnv) {
-	e.fake.SetOutputDelay(400 * time.Millisecond)
+	e.fake.SetOutputDelay(window)
 	e.fake.SetOutputRPCTimeout(100 * time.Millisecond)
 	room := e.createRoom(`{"name":"r"}`)
 	start := time.Now()
 	e.expect(e.do("POST", "/v1/rooms/"+room+"/streaming-outs", mixOut(room, "rtmp://h/live/slow")), 500, rpcFailedBody)
-	if d := time.Since(start); d < 100*time.Millisecond || d > 350*time.Millisecond {
-		t.Errorf("R after %v, want the RPC timeout", d)
+	if d := time.Since(start); d < 100*time.Millisecond || d >= window {
+		t.Errorf("R after %v, want the RPC timeout (100ms), before the output connects (%v)", d, window)
 	}
-	if l := e.listOuts(room, "streaming-outs"); len(l) != 0 {
+	if l := e.listOuts(room, "streaming-outs"); len(l) != 0 && time.Since(start) < window {
 		t.Fatalf("listed while connecting: %v", l)
 	}
-	time.Sleep(400 * time.Millisecond)
-	l := e.listOuts(room, "streaming-outs")
-	if len(l) != 1 || l[0]["url"] != "rtmp://h/live/slow" {
-		t.Fatalf("orphan not listed: %v", l)
+	eventually(t, func() string {
+		if l := e.listOuts(room, "streaming-outs"); len(l) != 1 || l[0]["url"] != "rtmp://h/live/slow" {
+			return fmt.Sprintf("orphan not listed: %v", l)
+		}
+		return ""
+	})
+	if d := time.Since(start); d < window {
+		t.Errorf("orphan listed after %v, before it connected (%v)", d, window)
 	}
 	// Within the timeout the POST waits for the connection and answers 200.
 	e.fake.SetOutputDelay(50 * time.Millisecond)
@@ -436,20 +466,25 @@ func out12(t *testing.T, e *testEnv) {
 }
 
 func out13(t *testing.T, e *testEnv) {
-	if err := e.fake.SetPushFailure(`^rtmp://down\.example/`, 80*time.Millisecond); err != nil {
+	if err := e.fake.SetPushFailure(`^rtmp://down\.example/`, window); err != nil {
 		t.Fatal(err)
 	}
 	room := e.createRoom(`{"name":"r"}`)
+	start := time.Now()
 	e.startOut(room, "streaming-outs", mixOut(room, "rtmp://unreachable.invalid/live/x"))
 	e.startOut(room, "streaming-outs", mixOut(room, "rtmp://down.example/live/y"))
 	ok := e.startOut(room, "streaming-outs", mixOut(room, "rtmp://up.example/live/z"))
-	if n := len(e.listOuts(room, "streaming-outs")); n != 3 {
+	if n := len(e.listOuts(room, "streaming-outs")); n != 3 && time.Since(start) < window {
 		t.Fatalf("%d listed right after the POSTs, want 3", n)
 	}
-	time.Sleep(150 * time.Millisecond)
-	l := e.listOuts(room, "streaming-outs")
-	if len(l) != 1 || l[0]["id"] != ok["id"] {
-		t.Fatalf("after the pushes failed: %v", l)
+	eventually(t, func() string {
+		if l := e.listOuts(room, "streaming-outs"); len(l) != 1 || l[0]["id"] != ok["id"] {
+			return fmt.Sprintf("after the pushes failed: %v", l)
+		}
+		return ""
+	})
+	if d := time.Since(start); d < window {
+		t.Errorf("failing pushes gone after %v, before their failure delay (%v)", d, window)
 	}
 	// On demand: a fatal error of a live output.
 	if r := e.raw("POST", "/control/drop-output", fmt.Sprintf(`{"room":%q,"output":%q}`, room, ok["id"]), ""); r.status != 200 {
@@ -478,7 +513,7 @@ func out14(t *testing.T, e *testEnv) {
 	for i := 0; i < 4; i++ {
 		posted = append(posted, e.startOut(room, "streaming-outs", mixOut(room, fmt.Sprintf("rtmp://h/live/%d", i))))
 	}
-	e.fake.SetOutputDelay(300 * time.Millisecond)
+	e.fake.SetOutputDelay(window)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -785,39 +820,54 @@ func out26(t *testing.T, e *testEnv) {
 	}
 }
 
+// idle27 is the idle timeout of 15.27: the time a test has to look at a
+// room after it became idle (it was 60 ms and failed on a loaded machine).
+const idle27 = time.Second
+
 func out27(t *testing.T, e *testEnv) {
 	room := e.createRoom(`{"name":"r"}`)
 	so := e.startOut(room, "streaming-outs", mixOut(room, "rtmp://h/a"))
 	in := e.startIn(room, goodIn)["id"].(string)
 	e.do("DELETE", "/v1/rooms/"+room+"/streaming-ins/"+in, "")
-	time.Sleep(150 * time.Millisecond)
+	time.Sleep(idle27 + 200*time.Millisecond)
 	if l := e.listStreams(room); len(l) != 1 || l[0]["id"] != room+"-common" {
 		t.Fatalf("mixed stream gone while an output exists: %v", l)
 	}
 	e.do("DELETE", "/v1/rooms/"+room+"/streaming-outs/"+so["id"].(string), "")
-	time.Sleep(150 * time.Millisecond)
-	if l := e.listStreams(room); len(l) != 0 {
-		t.Fatalf("idle room still lists %v", l)
-	}
+	eventually(t, func() string {
+		if l := e.listStreams(room); len(l) != 0 {
+			return fmt.Sprintf("idle room still lists %v", l)
+		}
+		return ""
+	})
 	// A failed POST activates a room and re-arms its idle clock.
 	other := e.createRoom(`{"name":"o"}`)
+	start := time.Now()
 	e.expect(e.do("POST", "/v1/rooms/"+other+"/streaming-outs", `{"url":"rtmp://h/a","media":{"audio":false,"video":{"from":"nope"}}}`), 500, rpcFailedBody)
-	if l := e.listStreams(other); len(l) != 1 {
+	if l := e.listStreams(other); len(l) != 1 && time.Since(start) < idle27 {
 		t.Fatalf("room not active after a failed POST: %v", l)
 	}
-	time.Sleep(150 * time.Millisecond)
-	if l := e.listStreams(other); len(l) != 0 {
-		t.Fatalf("room still active long after a failed POST: %v", l)
+	eventually(t, func() string {
+		if l := e.listStreams(other); len(l) != 0 {
+			return fmt.Sprintf("room still active long after a failed POST: %v", l)
+		}
+		return ""
+	})
+	if d := time.Since(start); d < idle27 {
+		t.Errorf("room idle %v after a failed POST, before its idle timeout (%v)", d, idle27)
 	}
 	// An output that dies asynchronously does not re-arm the idle clock.
 	if err := e.fake.SetPushFailure("", 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	e.startOut(room, "streaming-outs", mixOut(room, "rtmp://x.invalid/a"))
-	time.Sleep(150 * time.Millisecond)
-	if l := e.listOuts(room, "streaming-outs"); len(l) != 0 {
-		t.Fatalf("failed push listed: %v", l)
-	}
+	eventually(t, func() string {
+		if l := e.listOuts(room, "streaming-outs"); len(l) != 0 {
+			return fmt.Sprintf("failed push listed: %v", l)
+		}
+		return ""
+	})
+	time.Sleep(idle27 + 200*time.Millisecond)
 	if l := e.listStreams(room); len(l) != 1 {
 		t.Fatalf("room torn down after an asynchronous output death: %v", l)
 	}
@@ -884,7 +934,7 @@ func out30(t *testing.T, e *testEnv) {
 func out31(t *testing.T, e *testEnv) {
 	room := e.createRoom(`{"name":"r"}`)
 	in := e.startIn(room, goodIn)["id"].(string)
-	e.fake.SetOutputDelay(300 * time.Millisecond)
+	e.fake.SetOutputDelay(window)
 	var wg sync.WaitGroup
 	var post response
 	wg.Add(1)
