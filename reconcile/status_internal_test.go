@@ -68,7 +68,11 @@ func TestStatusShowsWhatDiffPlans(t *testing.T) {
 	}
 
 	var got []string
-	for _, r := range st.Rooms {
+	for i, r := range st.Rooms {
+		// Rooms are listed once each, by name, none without a name.
+		if r.Name == "" || i > 0 && st.Rooms[i-1].Name >= r.Name {
+			t.Errorf("room %d %q out of order or unnamed (after %q)", i, r.Name, st.Rooms[max(i-1, 0)].Name)
+		}
 		for _, o := range r.Ops {
 			got = append(got, opLine(r.Name, o.Op))
 		}
