@@ -138,8 +138,9 @@ func (l *agentLoader) ha(n *yaml.Node, a *Agent) {
 		if k.RenewDeadline >= k.LeaseDuration {
 			w.addf(n, "ha.kubernetes.renew_deadline", "%s must be shorter than lease_duration (%s)", k.RenewDeadline, k.LeaseDuration)
 		}
-		if k.RetryPeriod >= k.RenewDeadline {
-			w.addf(n, "ha.kubernetes.retry_period", "%s must be shorter than renew_deadline (%s)", k.RetryPeriod, k.RenewDeadline)
+		// client-go's leaderelection wants renew_deadline above 1.2 × retry_period.
+		if 12*k.RetryPeriod >= 10*k.RenewDeadline {
+			w.addf(n, "ha.kubernetes.retry_period", "%s must be shorter than renew_deadline (%s) / 1.2", k.RetryPeriod, k.RenewDeadline)
 		}
 	}
 }

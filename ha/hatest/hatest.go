@@ -264,8 +264,18 @@ func RunBackend(t *testing.T, h BackendHarness) {
 		if err := w.term.Store.Save(ctx, []byte(`{"v":1}`)); err != nil {
 			t.Fatalf("save: %v", err)
 		}
+		if w.term.Fence != nil {
+			if err := w.term.Fence(); err != nil {
+				t.Fatalf("the fence of a live term: %v", err)
+			}
+		}
 		h.Depose(t, w.b)
 		ended(t, w.term, h.Bound, "after Depose")
+		if w.term.Fence != nil {
+			if err := w.term.Fence(); !errors.Is(err, ha.ErrFenced) {
+				t.Fatalf("the fence of a deposed term: %v; want ha.ErrFenced", err)
+			}
+		}
 		if err := w.term.Store.Save(ctx, []byte(`{"v":"stale"}`)); !errors.Is(err, ha.ErrFenced) {
 			t.Fatalf("deposed leader's save: %v; want an error wrapping ha.ErrFenced", err)
 		}

@@ -512,7 +512,7 @@ func (b *Backend) Campaign(ctx context.Context) (*ha.Term, error) {
 	r.term = t
 	r.mu.Unlock()
 	b.log.Info("ha: leading", "lease", b.cfg.Namespace+"/"+b.cfg.Lease, "identity", b.cfg.Identity)
-	return &ha.Term{Ctx: tctx, Store: &store{b: b, r: r, t: t}}, nil
+	return &ha.Term{Ctx: tctx, Store: &store{b: b, r: r, t: t}, Fence: func() error { return r.holds(t) }}, nil
 }
 
 func (b *Backend) errClosed() error {
