@@ -133,10 +133,7 @@ func New(o Options) (*Agent, error) {
 		if a.roles == nil {
 			a.roles = status.Single{Identity: identity}
 		}
-		leader := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "srs_owt_proxy_leader",
-			Help: "1 while this replica is the leader (the only one writing to OWT and the store), 0 while it follows."}, []string{"identity"})
-		a.reg.MustRegister(leader)
-		leader.WithLabelValues(identity).Set(1)
+		newLeaderGauge(a.reg, identity).Set(1) // the only writer: always the leader
 	}
 
 	a.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_policy_reloads_total",

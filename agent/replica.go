@@ -66,7 +66,7 @@ type replica struct {
 	peerLn    net.Listener
 	campaigns atomic.Int64 // campaign loop iterations, for liveness
 
-	leader      *prometheus.GaugeVec
+	leader      prometheus.Gauge
 	transitions *prometheus.CounterVec
 	forwards    *prometheus.CounterVec
 }
@@ -94,15 +94,13 @@ func (a *Agent) newReplica(identity string) *replica {
 	r := &replica{a: a, identity: identity, token: a.opts.Config.HA.PeerToken, log: a.log.With("identity", identity),
 		fwd:    make(chan srsapi.Hook, forwardQueue),
 		client: &http.Client{Timeout: forwardTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: forwardWorkers, IdleConnTimeout: time.Minute}},
-		leader: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "srs_owt_proxy_leader",
-			Help: "1 while this replica is the leader (the only one writing to OWT and the store), 0 while it follows."}, []string{"identity"}),
+		leader: newLeaderGauge(a.reg, identity),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_leadership_transitions_total",
 			Help: "Leadership changes of this replica, by the role it moved to (leader, follower)."}, []string{"to"}),
 		forwards: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "srs_owt_proxy_peer_forwards_total",
 			Help: "Hooks a follower forwarded to the leader, by result (ok, error, dropped, no_leader)."}, []string{"result"}),
 	}
-	a.reg.MustRegister(r.leader, r.transitions, r.forwards)
-	r.leader.WithLabelValues(identity).Set(0)
+	a.reg.MustRegister(r.transitions, r.forwards)
 	for _, to := range []string{"leader", "follower"} {
 		r.transitions.WithLabelValues(to)
 	}
@@ -271,7 +269,7 @@ func (r *replica) serveTerm(ctx context.Context, term *ha.Term) {
 	}
 	e := r.a.newEngine(j, term)
 	r.leading.Store(true)
-	r.leader.WithLabelValues(r.identity).Set(1)
+	r.leader.Set(1)
 	r.transitions.WithLabelValues("leader").Inc()
 	r.a.cur.Store(e)
 	// The engine stops at the end of the term (its operations dropped at
@@ -288,7 +286,7 @@ func (r *replica) serveTerm(ctx context.Context, term *ha.Term) {
 	stop()
 	r.a.cur.Store(nil)
 	r.leading.Store(false)
-	r.leader.WithLabelValues(r.identity).Set(0)
+	r.leader.Set(0)
 	r.transitions.WithLabelValues("follower").Inc()
 	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	if cerr := j.Close(cctx); cerr != nil && !errors.Is(cerr, ha.ErrFenced) {
@@ -314,6 +312,15 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// newLeaderGauge registers srs_owt_proxy_leader for this replica's
+// identity, at 0.
+func newLeaderGauge(reg prometheus.Registerer, identity string) prometheus.Gauge {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "srs_owt_proxy_leader",
+		Help: "1 while this replica is the leader (the only one writing to OWT and the store), 0 while it follows."}, []string{"identity"})
+	reg.MustRegister(g)
+	return g.WithLabelValues(identity)
 }
 
 // start opens the election and serves the peer endpoint and the

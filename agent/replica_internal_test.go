@@ -335,7 +335,7 @@ func TestLeadershipTerms(t *testing.T) {
 	if code, body := postPeer(t, s.peer, "Bearer "+peerToken, good); code != http.StatusServiceUnavailable {
 		t.Fatalf("peer endpoint of a follower: %d %s, want 503", code, body)
 	}
-	leaderGauge := func() float64 { return testutil.ToFloat64(s.a.replica.leader.WithLabelValues("replica-a")) }
+	leaderGauge := func() float64 { return testutil.ToFloat64(s.a.replica.leader) }
 	if leaderGauge() != 0 {
 		t.Fatal("a follower's leader gauge is not 0")
 	}

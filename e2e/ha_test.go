@@ -147,20 +147,21 @@ policy: %s
 	return r
 }
 
-var leaderLine = regexp.MustCompile(`^srs_owt_proxy_leader\{identity="([^"]+)"\} (\d+)`)
+var leaderLine = regexp.MustCompile(`(?m)^srs_owt_proxy_leader\{identity="([^"]+)"\} (\d+)$`)
+
+// leaderOf reads a replica's /metrics text: whether it says it leads, and
+// its identity.
+func leaderOf(metrics []byte) (bool, string) {
+	if m := leaderLine.FindSubmatch(metrics); m != nil {
+		return string(m[2]) == "1", string(m[1])
+	}
+	return false, ""
+}
 
 // leading reports whether a replica says it leads (its leader gauge).
 func (h *haEnv) leading(r *replicaProc) (bool, string) {
-	code, b := h.get("http://" + r.metrics + "/metrics")
-	if code != 200 {
-		return false, ""
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if m := leaderLine.FindStringSubmatch(line); m != nil {
-			return m[2] == "1", m[1]
-		}
-	}
-	return false, ""
+	_, b := h.get("http://" + r.metrics + "/metrics")
+	return leaderOf(b)
 }
 
 // leader waits until exactly one of rs leads and returns it.

@@ -115,7 +115,7 @@ func (r *scheduleRun) leader(within time.Duration) *haReplica {
 				continue
 			}
 			_, b := r.get("http://" + rp.metrics + "/metrics")
-			if m := leaderLine.FindStringSubmatch(findLeaderLine(string(b))); m != nil && m[2] == "1" {
+			if leads, _ := leaderOf(b); leads {
 				found = rp
 				return ""
 			}
@@ -123,15 +123,6 @@ func (r *scheduleRun) leader(within time.Duration) *haReplica {
 		return "no leader"
 	})
 	return found
-}
-
-func findLeaderLine(metrics string) string {
-	for _, line := range strings.Split(metrics, "\n") {
-		if strings.HasPrefix(line, "srs_owt_proxy_leader{") {
-			return line
-		}
-	}
-	return ""
 }
 
 // leaderLost takes the leader away: SIGKILL and a restart, or (odd
