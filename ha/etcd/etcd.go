@@ -79,7 +79,6 @@ type Backend struct {
 type term struct {
 	b       *Backend
 	session *concurrency.Session
-	el      *concurrency.Election
 	key     string
 	rev     int64
 	ctx     context.Context
@@ -281,7 +280,7 @@ func (b *Backend) campaignOnce(ctx context.Context, val string) (*term, error) {
 		closeSession(s, b.cfg.CallTimeout)
 		return nil, fmt.Errorf("etcd election %s: %w", b.electionPrefix(), err)
 	}
-	t := &term{b: b, session: s, el: el, key: el.Key(), rev: el.Rev()}
+	t := &term{b: b, session: s, key: el.Key(), rev: el.Rev()}
 	now := time.Now()
 	t.start.Store(&now)
 	t.ctx, t.cancel = context.WithCancel(b.ctx)
@@ -334,18 +333,14 @@ func (t *term) end(why string) {
 	})
 }
 
+// closeSession revokes the session's lease (deleting the election key so
+// that another replica leads now) and stops its keep-alive; bounded, since
+// etcd may be the reason the term ended.
 func closeSession(s *concurrency.Session, timeout time.Duration) {
-	// Close revokes the lease (deleting the election key); bounded, since
-	// etcd may be the reason the term ended.
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		_, _ = s.Client().Revoke(ctx, s.Lease())
-		s.Orphan()
-	}()
-	<-done
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, _ = s.Client().Revoke(ctx, s.Lease())
+	s.Orphan()
 }
 
 // Resign ends the current term at once.
