@@ -327,3 +327,34 @@ func TestStuckLoop(t *testing.T) {
 		t.Fatalf("a follower is stuck: %s", why)
 	}
 }
+
+// A listener that fails under its server ends Run with that server's
+// error instead of leaving the agent running without it.
+func TestAgentServerErrorEndsRun(t *testing.T) {
+	for _, name := range []string{"hook", "metrics"} {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln.Close()
+			s := setupAgent(t, func(o *Options) {
+				if name == "hook" {
+					o.HookListener.Close()
+					o.HookListener = ln
+				} else {
+					o.MetricsListener = ln
+				}
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = s.a.Run(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("Run went on with a dead %s listener until the test's deadline (%v)", name, err)
+			}
+			if err == nil || !strings.Contains(err.Error(), name+" server: ") {
+				t.Fatalf("Run = %v, want the %s server's error", err, name)
+			}
+		})
+	}
+}

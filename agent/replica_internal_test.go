@@ -104,6 +104,33 @@ type haSetup struct {
 
 func setupHA(t *testing.T) *haSetup {
 	t.Helper()
+	o, l, b, logs := haOptions(t)
+	a, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, statErr := os.Stat(o.Config.Agent.StateFile+".lock"); statErr == nil {
+		t.Fatal("a replica took the state file's lock: with ha the store is the election's")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if !b.closed {
+			t.Error("the election was not closed at shutdown")
+		}
+	})
+	return &haSetup{a: a, lab: l, backend: b, peer: "http://" + o.PeerListener.Addr().String(), logs: logs}
+}
+
+// haOptions are a replica's options against a new lab, with a stub
+// election and a bound peer listener.
+func haOptions(t *testing.T) (Options, *lab.Lab, *stubBackend, *recLog) {
+	t.Helper()
 	l, hookLn, err := lab.StartWithHookListener()
 	if err != nil {
 		t.Fatal(err)
@@ -136,27 +163,9 @@ func setupHA(t *testing.T) *haSetup {
 	}
 	logs := &recLog{}
 	b := newStubBackend()
-	a, err := New(Options{Config: cfg, Policy: pol, Getenv: getenv, HookListener: hookLn, PeerListener: peerLn,
-		Backend: b, Identity: "replica-a", Log: slog.New(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, statErr := os.Stat(filepath.Join(dir, "state.json.lock")); statErr == nil {
-		t.Fatal("a replica took the state file's lock: with ha the store is the election's")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if !b.closed {
-			t.Error("the election was not closed at shutdown")
-		}
-	})
-	return &haSetup{a: a, lab: l, backend: b, peer: "http://" + peerLn.Addr().String(), logs: logs}
+	o := Options{Config: cfg, Policy: pol, Getenv: getenv, HookListener: hookLn, PeerListener: peerLn,
+		Backend: b, Identity: "replica-a", Log: slog.New(logs)}
+	return o, l, b, logs
 }
 
 // capture is a leader's peer endpoint as a follower sees it.
@@ -491,5 +500,37 @@ func TestBackendsAndReadersOfEachMode(t *testing.T) {
 	cfg := &policy.Agent{HA: etcdCfg}
 	if _, err := OpenJournal(cfg, true); err == nil || !strings.Contains(err.Error(), "only the elected leader writes") {
 		t.Fatalf("a one-shot writer with ha: %v", err)
+	}
+}
+
+// A peer address that cannot be bound fails Listen and releases the hook
+// and metrics listeners it had bound, so a retry can bind them again.
+func TestListenPeerFailureReleasesListeners(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	o, _, _, _ := haOptions(t)
+	o.PeerListener.Close()
+	o.PeerListener = nil
+	o.Config.HA.PeerListen = taken.Addr().String()
+	o.Config.Agent.MetricsListen = "127.0.0.1:0"
+	a, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	err = a.Listen()
+	if err == nil || !strings.Contains(err.Error(), "ha.peer_listen "+taken.Addr().String()) {
+		t.Fatalf("Listen with the peer address taken: %v", err)
+	}
+	for name, addr := range map[string]string{"hook": a.HookAddr(), "metrics": a.MetricsAddr()} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("%s listener %s still bound after the failed Listen: %v", name, addr, err)
+			continue
+		}
+		ln.Close()
 	}
 }

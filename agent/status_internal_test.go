@@ -73,7 +73,7 @@ func TestPolicyStateDigest(t *testing.T) {
 }
 
 // With metrics, the OWT client built by Clients counts its requests.
-func TestClientsObserveOWT(t *testing.T) {
+func TestClientsObserveOWTAndSRS(t *testing.T) {
 	l, err := lab.Start("")
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +97,12 @@ func TestClientsObserveOWT(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(m.Requests.WithLabelValues("owt", "list_rooms", "200")); n != 1 {
 		t.Errorf("owt list_rooms requests counted %v, want 1", n)
+	}
+	if _, err := servers[0].Client.Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.ToFloat64(m.Requests.WithLabelValues("origin", "list_streams", "200")); n < 1 {
+		t.Errorf("srs origin list_streams requests counted %v, want at least 1", n)
 	}
 }
 
