@@ -109,7 +109,7 @@ func setupHA(t *testing.T) *haSetup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, statErr := os.Stat(o.Config.Agent.StateFile+".lock"); statErr == nil {
+	if _, statErr := os.Stat(o.Config.Agent.StateFile + ".lock"); statErr == nil {
 		t.Fatal("a replica took the state file's lock: with ha the store is the election's")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
