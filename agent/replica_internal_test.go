@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/srs-owt-proxy/srs-owt-proxy/ha"
+	"github.com/srs-owt-proxy/srs-owt-proxy/internal/etcdtest"
 	"github.com/srs-owt-proxy/srs-owt-proxy/internal/lab"
 	"github.com/srs-owt-proxy/srs-owt-proxy/policy"
 	"github.com/srs-owt-proxy/srs-owt-proxy/srsapi"
@@ -500,6 +501,27 @@ func TestBackendsAndReadersOfEachMode(t *testing.T) {
 	cfg := &policy.Agent{HA: etcdCfg}
 	if _, err := OpenJournal(cfg, true); err == nil || !strings.Contains(err.Error(), "only the elected leader writes") {
 		t.Fatalf("a one-shot writer with ha: %v", err)
+	}
+	if j, err := OpenJournal(&policy.Agent{HA: kubeCfg}, false); err == nil || !strings.Contains(err.Error(), "kubeconfig") {
+		t.Fatalf("a reader of a Kubernetes store with a missing kubeconfig: %v, %v", j, err)
+	}
+}
+
+// diff's journal reads the leader's store in etcd, read-only.
+func TestOpenJournalReadsTheHAStore(t *testing.T) {
+	srv := etcdtest.Start(t)
+	cfg := &policy.Agent{HA: policy.HA{Mode: policy.HAModeEtcd, Etcd: policy.HAEtcd{Endpoints: []string{srv.Endpoint}, Prefix: "/p/"}}}
+	cfg.Agent.ID = "agent-1"
+	j, err := OpenJournal(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j == nil || j.String() != "etcd /p/state (read-only)" {
+		t.Fatalf("journal %v", j)
+	}
+	j.SetRoom("r", "1", time.Now())
+	if err := j.Commit(context.Background()); err == nil {
+		t.Error("a reader's journal saved to the leader's store")
 	}
 }
 
