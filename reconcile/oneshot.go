@@ -37,6 +37,9 @@ type Observation struct {
 	Rooms      map[string]*ObservedRoom
 	SnapshotAt time.Time
 	pending    *Pending
+	// resolved are the open streaming-in intents this observation settled:
+	// their streams are listed, or their holds ran out. Apply closes them.
+	resolved []string
 }
 
 func (o *OneShot) workers() int {
@@ -133,6 +136,13 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 	// rooms are adopted or released from this listing; a streaming-in POST
 	// still within its hold is not made again.
 	pending := NewPending()
+	var resolvedMu sync.Mutex
+	var resolved []string
+	pending.OnResolve = func(op string) {
+		resolvedMu.Lock()
+		resolved = append(resolved, op)
+		resolvedMu.Unlock()
+	}
 	createHeld := map[string]string{}
 	if o.Journal != nil {
 		o.Journal.ResolveRoomIntents(ix, "", settle)
@@ -142,6 +152,8 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 				createHeld[in.Room] = "an earlier create of this room, sent at " + in.At.Format(time.RFC3339) + ", has no known outcome yet"
 			case in.Kind == IntentInput && snapAt.Before(in.At.Add(hold)):
 				pending.Restore(in.Room, in.Stream, in.ID, in.At, in.At.Add(hold))
+			case in.Kind == IntentInput:
+				resolved = append(resolved, in.ID) // its hold ran out: the POST did not create it
 			}
 		}
 	}
@@ -288,7 +300,9 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 		plan.Rooms = append(plan.Rooms, rp)
 	}
 	plan.Sort()
-	ob := &Observation{Desired: d, Rooms: obs, SnapshotAt: snapAt, pending: pending}
+	resolvedMu.Lock()
+	ob := &Observation{Desired: d, Rooms: obs, SnapshotAt: snapAt, pending: pending, resolved: resolved}
+	resolvedMu.Unlock()
 	if unread != nil {
 		return plan, ob, unread
 	}
@@ -329,7 +343,11 @@ func (o *OneShot) Apply(ctx context.Context, plan *Plan, ob *Observation) ([]Res
 		pending = NewPending()
 	}
 	if o.Journal != nil {
-		pending.OnResolve = o.Journal.End
+		// Intents the observation settled are closed with this run's
+		// commit (diff, which never applies, leaves them to the writer).
+		for _, op := range ob.resolved {
+			o.Journal.End(op)
+		}
 	}
 	a := &Applier{OWT: o.OWT, Agent: o.Agent, Journal: o.Journal, Pending: pending, Log: o.Log, PendingHold: o.PendingHold,
 		Slots: make(chan struct{}, o.workers())}

@@ -251,3 +251,33 @@ func TestOneShotEmptyGuard(t *testing.T) {
 		}
 	}
 }
+
+// sync --once closes the open streaming-in intents its reading settled (the
+// stream is listed, or the hold ran out), as a running engine does; diff
+// (Plan alone) leaves them to the writer, and an intent still within its
+// hold stays open.
+func TestOneShotClosesSettledIntents(t *testing.T) {
+	ctx := context.Background()
+	o, _, j := oneShotRig(t)
+	o.PendingHold = time.Minute
+	_ = j.Begin(ctx, Intent{ID: "listed", Kind: IntentInput, Room: "cam", Stream: key("cam"), Op: "listed", At: time.Now()})
+	_ = j.Begin(ctx, Intent{ID: "expired", Kind: IntentInput, Room: "cam3", Stream: key("cam3"), Op: "expired", At: time.Now().Add(-2 * time.Minute)})
+	_ = j.Begin(ctx, Intent{ID: "open", Kind: IntentInput, Room: "cam2", Stream: key("cam2"), Op: "open", At: time.Now()})
+	ids := func() []string {
+		var out []string
+		for _, in := range j.Intents() {
+			out = append(out, in.ID)
+		}
+		sort.Strings(out)
+		return out
+	}
+	plan, ob, err := o.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertStrings(t, "intents after Plan", ids(), []string{"expired", "listed", "open"})
+	if _, err := o.Apply(ctx, plan, ob); err != nil {
+		t.Fatal(err)
+	}
+	assertStrings(t, "intents after Apply", ids(), []string{"open"})
+}
