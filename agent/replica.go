@@ -64,7 +64,6 @@ type replica struct {
 	client    *http.Client
 	peer      *http.Server
 	peerLn    net.Listener
-	campaigns atomic.Int64 // campaign loop iterations, for liveness
 
 	leader      prometheus.Gauge
 	transitions *prometheus.CounterVec
@@ -242,7 +241,6 @@ func (r *replica) listenPeer() error {
 // along.
 func (r *replica) lead(ctx context.Context) {
 	for ctx.Err() == nil {
-		r.campaigns.Add(1)
 		term, err := r.backend.Campaign(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -283,7 +281,7 @@ func (r *replica) serveTerm(ctx context.Context, term *ha.Term) {
 		}
 	}()
 	err = e.Run(runCtx)
-	stop()
+	stop() // Equivalent mutant if deleted: Engine.Run returns only once runCtx is done; kept so the watcher above never outlives the term's engine.
 	r.a.cur.Store(nil)
 	r.leading.Store(false)
 	r.leader.Set(0)

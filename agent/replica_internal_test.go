@@ -556,3 +556,24 @@ func TestListenPeerFailureReleasesListeners(t *testing.T) {
 		ln.Close()
 	}
 }
+
+// The peer server bounds slow or hostile peers as the hook server does,
+// with a longer idle time for the leader's keep-alive forwards.
+func TestPeerServerLimits(t *testing.T) {
+	o, _, _, _ := haOptions(t)
+	a, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.hookLn.Close()
+	defer a.replica.peerLn.Close()
+	p := a.replica.peer
+	if p.MaxHeaderBytes != 16<<10 || p.ReadHeaderTimeout != 5*time.Second || p.ReadTimeout != 10*time.Second ||
+		p.WriteTimeout != 10*time.Second || p.IdleTimeout != 2*time.Minute {
+		t.Errorf("peer server limits: %d bytes, %v %v %v %v", p.MaxHeaderBytes, p.ReadHeaderTimeout, p.ReadTimeout, p.WriteTimeout, p.IdleTimeout)
+	}
+}

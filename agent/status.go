@@ -33,9 +33,7 @@ func (p *policyState) loaded(pol *policy.Policy, at time.Time, reload bool) {
 	p.summary, p.digest, p.at = "no policy", "", at
 	if pol != nil {
 		p.summary, p.digest = pol.Summary(), pol.Digest()
-		if len(p.digest) > 12 {
-			p.digest = p.digest[:12]
-		}
+		p.digest = p.digest[:min(len(p.digest), 12)]
 	}
 	p.gen++
 	if reload {
