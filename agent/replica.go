@@ -59,11 +59,11 @@ type replica struct {
 	token    string
 	log      *slog.Logger
 
-	leading   atomic.Bool
-	fwd       chan srsapi.Hook
-	client    *http.Client
-	peer      *http.Server
-	peerLn    net.Listener
+	leading atomic.Bool
+	fwd     chan srsapi.Hook
+	client  *http.Client
+	peer    *http.Server
+	peerLn  net.Listener
 
 	leader      prometheus.Gauge
 	transitions *prometheus.CounterVec
