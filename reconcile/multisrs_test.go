@@ -670,3 +670,28 @@ func TestOutputStopOutcomes(t *testing.T) {
 		}
 	}
 }
+
+// With the parked hooks at their bound, one more hook of an unidentified
+// server is dropped with a warning but still answered 0: SRS must never
+// refuse a publish the policy allows.
+func TestEngineParkFullStillAccepts(t *testing.T) {
+	srsB := &fakeSRS{err: errors.New("down")}
+	te := newTestEngine(t, func(c *Config) {
+		c.Servers = []SRSServer{{Name: "a", Pull: "rtmp://a", Client: &fakeSRS{}}, {Name: "b", Pull: "rtmp://b", Client: srsB}}
+	})
+	for i := 0; i < maxParked; i++ {
+		h := hook(srsapi.ActionOnPublish, "live", "cam", "c1", "")
+		h.ServerID = "id-b"
+		if err := te.OnHook(context.Background(), h); err != nil {
+			t.Fatalf("hook %d: %v", i, err)
+		}
+	}
+	h := hook(srsapi.ActionOnPublish, "live", "cam", "c2", "")
+	h.ServerID = "id-b"
+	if err := te.OnHook(context.Background(), h); err != nil {
+		t.Fatalf("publish refused with the parked hooks full: %v", err)
+	}
+	if hc := hintCounts(te.metrics); hc["parked"] != maxParked || !te.logs.has("WARN too many hooks from unidentified SRS servers") {
+		t.Errorf("hints %v; log:\n%s", hc, te.logs)
+	}
+}
