@@ -570,3 +570,22 @@ func TestApplyStartHoldsWhileInProgress(t *testing.T) {
 		t.Error("stream still held after its POST succeeded")
 	}
 }
+
+// Only an add_view that is not held puts a stream into view for the
+// outputs of a diff; other ops of the room (create, start) do not.
+func TestPlansInView(t *testing.T) {
+	for _, c := range []struct {
+		ops  []Op
+		want bool
+	}{
+		{nil, false},
+		{[]Op{{Kind: OpCreateRoom}, {Kind: OpStartInput}}, false},
+		{[]Op{{Kind: OpStartInput}, {Kind: OpAddView, Held: "waiting"}}, false},
+		{[]Op{{Kind: OpCreateRoom}, {Kind: OpStartInput}, {Kind: OpAddView}}, true},
+		{[]Op{{Kind: OpAddView}}, true},
+	} {
+		if got := plansInView(RoomPlan{Ops: c.ops}); got != c.want {
+			t.Errorf("plansInView(%v) = %v, want %v", c.ops, got, c.want)
+		}
+	}
+}

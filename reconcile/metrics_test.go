@@ -26,6 +26,11 @@ func TestMetricsRegistered(t *testing.T) {
 	if testutil.ToFloat64(m.QueueDepth) != 1 || testutil.ToFloat64(m.OwnedStreams) != 2 || testutil.ToFloat64(m.OwnedRooms) != 3 {
 		t.Error("gauge funcs not wired")
 	}
+	// Without a journal (diff, tests) the agent owns no output.
+	m.setOutputFuncs(nil)
+	if got := testutil.ToFloat64(m.OutputsOwned); got != 0 {
+		t.Errorf("outputs_owned without a journal = %v, want 0", got)
+	}
 	m.reconcile("ok", 3*time.Millisecond)
 	m.observeOp(Result{Op: Op{Kind: OpStopInput}, Outcome: "gone"})
 	m.held(RuleGrace)

@@ -281,3 +281,26 @@ func TestOneShotClosesSettledIntents(t *testing.T) {
 	}
 	assertStrings(t, "intents after Apply", ids(), []string{"open"})
 }
+
+// An Observation made outside Plan (its exported fields only) still
+// applies: Apply keeps its own record of POSTs in flight.
+func TestOneShotApplyHandMadeObservation(t *testing.T) {
+	ctx := context.Background()
+	o, _, _ := oneShotRig(t)
+	plan, ob, err := o.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := o.Apply(ctx, plan, &Observation{Desired: ob.Desired, Rooms: ob.Rooms, SnapshotAt: ob.SnapshotAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 5 {
+		t.Errorf("%d results, want 5", len(results))
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			t.Errorf("%s %s: %v", r.Op.Kind, r.Op.Room, r.Err)
+		}
+	}
+}

@@ -145,6 +145,13 @@ func TestOutputRequest(t *testing.T) {
 	if plain.Media.Audio.Format != nil || plain.Media.Video.Format != nil || plain.Media.Video.Parameters != nil || plain.Media.Video.From != "R-v" {
 		t.Errorf("plain request %+v", plain)
 	}
+	// Half a resolution is never sent (OWT would refuse a 0 side); the rest of the parameters are.
+	for _, v := range []policy.OutputVideo{{Width: 320, Framerate: 15}, {Height: 240, Framerate: 15}} {
+		half, _ := outputRequest("R", policy.Output{View: "v", URL: "rtsp://h/x", Protocol: "rtsp", Video: &v})
+		if p := half.Media.Video.Parameters; p == nil || p.Resolution != nil || p.Framerate != 15 {
+			t.Errorf("%dx%d: parameters %+v", v.Width, v.Height, p)
+		}
+	}
 	_, rec := outputRequest("R", policy.Output{View: "common", Container: "mkv", Video: &policy.OutputVideo{}})
 	if rec.Container != "mkv" || rec.Media.Audio != nil || rec.Media.Video.From != "R-common" {
 		t.Errorf("recording request %+v", rec)
