@@ -190,6 +190,9 @@ routes:
     token_env: PUBLISH_TOKEN
   - match: {app: skip}
     action: ignore
+  - match: {app: members}
+    room: "m-{{.Stream}}"
+    token_env: PUBLISH_TOKEN
   - match: {app: live}
     room: "{{.Stream}}"
     views: [common]

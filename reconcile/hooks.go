@@ -39,17 +39,10 @@ func (e *Engine) OnHook(_ context.Context, h srsapi.Hook) error {
 // scheduled at once to learn it.
 func (e *Engine) park(p *policy.Policy, h srsapi.Hook) error {
 	if h.Action == srsapi.ActionOnPublish {
-		// Routes match on vhost, app, stream and query, never on the
-		// server: any configured server whose templates render decides.
-		for _, sv := range e.cfg.Servers {
-			t, err := e.resolve(p, sv.Name, h)
-			if err != nil {
-				continue
-			}
-			if rej := e.refuse(t, StreamKey{Vhost: h.Vhost, App: h.App, Stream: h.Stream}, h); rej != nil {
-				return rej
-			}
-			break
+		// On a template error t still carries the route's action and token.
+		t, _ := e.resolve(p, firstServer(e.cfg.Servers).Name, h)
+		if rej := e.refuse(t, StreamKey{Vhost: h.Vhost, App: h.App, Stream: h.Stream}, h); rej != nil {
+			return rej
 		}
 	}
 	if !e.srs.Park(h, time.Now()) {

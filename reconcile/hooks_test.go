@@ -59,6 +59,10 @@ func TestOnHookAnswersAndHints(t *testing.T) {
 			wantHint: "unroutable", wantLog: []string{"WARN stream accepted for SRS but kept out of OWT", "SRS does not decode"}},
 		{name: "unroutable on a token route: token still checked", hook: hook(srsapi.ActionOnPublish, "secure", "a%20b", "c1", "?token=nope"),
 			wantCode: 401, wantReason: "wrong publish token", wantHint: "denied"},
+		{name: "room template fails on a token route: token still checked", hook: hook(srsapi.ActionOnPublish, "members", strings.Repeat("n", 200), "c1", "?token=nope"),
+			wantCode: 401, wantReason: "wrong publish token", wantHint: "denied"},
+		{name: "room template fails on a token route, right token: accepted, kept out of OWT", hook: hook(srsapi.ActionOnPublish, "members", strings.Repeat("n", 200), "c1", "?token=s3cret"),
+			wantHint: "unroutable", wantLog: []string{"WARN stream accepted for SRS but kept out of OWT", "room name is longer than 128"}},
 		{name: "odd name on an ignore route", hook: hook(srsapi.ActionOnPublish, "skip", "a%20b..\x01", "c1", ""), wantHint: "ignored"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

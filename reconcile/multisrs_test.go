@@ -345,6 +345,12 @@ func TestEngineParksUnknownServer(t *testing.T) {
 	if err := te.OnHook(context.Background(), tok); !errors.As(err, &rej) || rej.Code != 401 {
 		t.Errorf("wrong token for an unknown server: %v, want a rejection", err)
 	}
+	// A room template that fails for this stream still checks the token.
+	long := hook(srsapi.ActionOnPublish, "members", strings.Repeat("n", 200), "c6", "?token=wrong")
+	long.ServerID = "id-b"
+	if err := te.OnHook(context.Background(), long); !errors.As(err, &rej) || rej.Code != 401 {
+		t.Errorf("wrong token for an unknown server, room template failing: %v, want a rejection", err)
+	}
 
 	snapB := liveSnap() // b answers: not listed yet, but its id is known now
 	snapB.ServerID = "id-b"

@@ -11,21 +11,25 @@ import (
 // Admit answers a hook as a follower replica does, from the policy alone
 // (deny routes and publish tokens; no state, no OWT call). It gives the
 // rejection the leader's OnHook gives for the same hook and policy, with
-// its reason for the log; nil accepts. Routes match on vhost, app, stream
-// and query, never on the server, so any configured server whose pull
-// templates render decides.
+// its reason for the log; nil accepts.
 func Admit(p *policy.Policy, servers []SRSServer, h srsapi.Hook) (*srsapi.Rejection, string) {
 	if p == nil || h.Action != srsapi.ActionOnPublish {
 		return nil, ""
 	}
-	for _, sv := range servers {
-		t, err := p.Resolve(policy.Input{Server: sv.Name, PullBase: sv.Pull, Vhost: h.Vhost, App: h.App, Stream: h.Stream, Param: srsapi.ParseParam(h.Param)})
-		if err != nil && t.Action != policy.ActionDeny && t.Token == "" {
-			continue
-		}
-		return decide(t, StreamKey{Server: sv.Name, Vhost: h.Vhost, App: h.App, Stream: h.Stream}, h)
+	sv := firstServer(servers)
+	t, _ := p.Resolve(policy.Input{Server: sv.Name, PullBase: sv.Pull, Vhost: h.Vhost, App: h.App, Stream: h.Stream, Param: srsapi.ParseParam(h.Param)})
+	return decide(t, StreamKey{Server: sv.Name, Vhost: h.Vhost, App: h.App, Stream: h.Stream}, h)
+}
+
+// firstServer is the server a hook of no known server is judged with:
+// deny and the publish token depend on the route alone (routes match on
+// vhost, app, stream and query, never on the server), and Resolve gives
+// them even when a template fails to render, so any server decides alike.
+func firstServer(servers []SRSServer) SRSServer {
+	if len(servers) == 0 {
+		return SRSServer{}
 	}
-	return nil, ""
+	return servers[0]
 }
 
 // OnForwardedHook takes a hook another replica admitted and forwarded to
