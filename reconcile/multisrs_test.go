@@ -701,3 +701,19 @@ func TestEngineParkFullStillAccepts(t *testing.T) {
 		t.Errorf("hints %v; log:\n%s", hc, te.logs)
 	}
 }
+
+// With one input per stream, a server's copy that is not the one pulled
+// belongs to the room of the copy that is: its input there has moved.
+func TestDesiredRoomOfAnotherServersCopy(t *testing.T) {
+	f := newSRSFixture(t, "a", "b")
+	f.Record([]Source{{Name: "a", Pull: "rtmp://a", Snapshot: liveSnap("cam")}, {Name: "b", Pull: "rtmp://b", Snapshot: liveSnap()}}, nil, t0(), f.pol)
+	if r, ok := f.DesiredRoomOf(keyOn("a", "cam")); !ok || r != "cam" {
+		t.Fatalf("DesiredRoomOf(a's cam) = %q %v", r, ok)
+	}
+	if r, ok := f.DesiredRoomOf(keyOn("b", "cam")); !ok || r != "cam" {
+		t.Errorf("DesiredRoomOf(b's cam) = %q %v, want the room of a's copy", r, ok)
+	}
+	if _, ok := f.DesiredRoomOf(keyOn("b", "other")); ok {
+		t.Error("a stream no server has found a room")
+	}
+}

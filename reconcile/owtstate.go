@@ -94,6 +94,12 @@ func (s *OWTState) Take(name string, j *Journal) (obs *ObservedRoom, stale bool)
 	if c := s.cache[name]; c != nil && !stale {
 		obs = c.Clone()
 	}
+	return s.locateLocked(name, obs, j), stale
+}
+
+// locateLocked completes obs, the cached observation of room name (nil:
+// none to use), with the journal's record and the last room listing.
+func (s *OWTState) locateLocked(name string, obs *ObservedRoom, j *Journal) *ObservedRoom {
 	var rec RoomRecord
 	owned := false
 	if j != nil {
@@ -106,13 +112,14 @@ func (s *OWTState) Take(name string, j *Journal) (obs *ObservedRoom, stale bool)
 		o := s.rooms.Locate(name, j)
 		obs = &o
 	case owned && (!obs.Exists || obs.ID != rec.ID):
+		// The journal's room (created since the observation) is the one.
 		obs.ID, obs.Exists, obs.Owned, obs.Listed = rec.ID, true, true, false
 	case !obs.Exists:
 		if o := s.rooms.Locate(name, j); o.Exists {
 			obs = &o
 		}
 	}
-	return obs, stale
+	return obs
 }
 
 // Store keeps a worker's observation of its room; a room that does not

@@ -136,13 +136,21 @@ func TestOWTStateTake(t *testing.T) {
 			if tc.ownedID != "" {
 				j.SetRoom(name, tc.ownedID, t0())
 			}
+			w := tc.want
+			normalize(&w)
+			if !tc.stale {
+				// The status page sees the room as its worker would take it.
+				peeked := s.peek(name, j)
+				normalize(peeked)
+				if !reflect.DeepEqual(*peeked, w) {
+					t.Errorf("peeked\n %+v\nwant\n %+v", *peeked, w)
+				}
+			}
 			got, stale := s.Take(name, j)
 			if stale != tc.wantStale {
 				t.Errorf("stale %v, want %v", stale, tc.wantStale)
 			}
 			normalize(got)
-			w := tc.want
-			normalize(&w)
 			if !reflect.DeepEqual(*got, w) {
 				t.Errorf("took\n %+v\nwant\n %+v", *got, w)
 			}

@@ -473,23 +473,7 @@ func (s *OWTState) peek(name string, j *Journal) *ObservedRoom {
 	if c := s.cache[name]; c != nil {
 		obs = c.Clone()
 	}
-	var rec RoomRecord
-	owned := false
-	if j != nil {
-		rec, owned = j.Room(name)
-	}
-	switch {
-	case obs == nil:
-		o := s.rooms.Locate(name, j)
-		obs = &o
-	case owned && (!obs.Exists || obs.ID != rec.ID):
-		obs.ID, obs.Exists, obs.Owned, obs.Listed = rec.ID, true, true, false
-	case !obs.Exists:
-		if o := s.rooms.Locate(name, j); o.Exists {
-			obs = &o
-		}
-	}
-	return obs
+	return s.locateLocked(name, obs, j)
 }
 
 // peek returns the POST of k in room still outstanding at now, without
