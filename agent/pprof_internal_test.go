@@ -20,4 +20,7 @@ func TestPProfOnlyWhenAsked(t *testing.T) {
 	if code, _ := get(t, a.metricsMux(), "/debug/pprof/cmdline"); code != 200 {
 		t.Errorf("/debug/pprof/cmdline: %d", code)
 	}
+	if code, body := get(t, a.metricsMux(), "/debug/pprof/symbol"); code != 200 || !strings.Contains(body, "num_symbols") {
+		t.Errorf("/debug/pprof/symbol: %d %q", code, body)
+	}
 }

@@ -178,6 +178,7 @@ type capture struct {
 
 type capturedReq struct {
 	auth string
+	ct   string // Content-Type
 	body peerHook
 	raw  string
 }
@@ -189,7 +190,7 @@ func newCapture(t *testing.T) *capture {
 		var ph peerHook
 		_ = json.Unmarshal(raw, &ph)
 		c.mu.Lock()
-		c.reqs = append(c.reqs, capturedReq{auth: r.Header.Get("Authorization"), body: ph, raw: string(raw)})
+		c.reqs = append(c.reqs, capturedReq{auth: r.Header.Get("Authorization"), ct: r.Header.Get("Content-Type"), body: ph, raw: string(raw)})
 		c.mu.Unlock()
 		if r.URL.Path != PeerHookPath {
 			http.NotFound(w, r)
@@ -255,6 +256,9 @@ func TestFollowerAnswersFromThePolicyAndForwards(t *testing.T) {
 	waitUntil(t, 5*time.Second, "three forwarded hooks", func() bool { return len(leader.got()) == 3 })
 	seen := map[string]bool{}
 	for _, r := range leader.got() {
+		if r.ct != "application/json" {
+			t.Errorf("forwarded with Content-Type %q", r.ct)
+		}
 		if r.auth != "Bearer "+peerToken {
 			t.Errorf("forwarded with Authorization %q", r.auth)
 		}
