@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -579,5 +580,44 @@ func TestPeerServerLimits(t *testing.T) {
 	if p.MaxHeaderBytes != 16<<10 || p.ReadHeaderTimeout != 5*time.Second || p.ReadTimeout != 10*time.Second ||
 		p.WriteTimeout != 10*time.Second || p.IdleTimeout != 2*time.Minute {
 		t.Errorf("peer server limits: %d bytes, %v %v %v %v", p.MaxHeaderBytes, p.ReadHeaderTimeout, p.ReadTimeout, p.WriteTimeout, p.IdleTimeout)
+	}
+}
+
+// failingBackend is an election whose every campaign fails at once.
+type failingBackend struct {
+	stubBackend
+	campaigns atomic.Int64
+}
+
+func (b *failingBackend) Campaign(context.Context) (*ha.Term, error) {
+	b.campaigns.Add(1)
+	return nil, errors.New("etcd unreachable")
+}
+
+// A failing election is retried once a second, logged each time, never in
+// a hot loop that would flood the log and the election's server.
+func TestFailingElectionRetriedEverySecond(t *testing.T) {
+	o, _, _, logs := haOptions(t)
+	b := &failingBackend{}
+	o.Backend = b
+	a, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	waitUntil(t, 5*time.Second, "a second campaign", func() bool { return b.campaigns.Load() >= 2 })
+	n := b.campaigns.Load()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	// Two campaigns are a second apart: a hot loop makes thousands by then.
+	if n > 3 {
+		t.Errorf("%d campaigns by the second retry: the failing election is retried in a loop", n)
+	}
+	if !logs.has("ERROR leader election failed; trying again", "etcd unreachable") {
+		t.Error("the failed campaign was not logged")
 	}
 }
