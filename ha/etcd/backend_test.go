@@ -387,7 +387,19 @@ func TestCampaignRetriesUntilItsContextEnds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	start := time.Now()
-	term, err := b.Campaign(ctx)
+	type result struct {
+		term *ha.Term
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() { term, err := b.Campaign(ctx); done <- result{term, err} }()
+	var term *ha.Term
+	select {
+	case r := <-done:
+		term, err = r.term, r.err
+	case <-time.After(wait + 5*time.Second):
+		t.Fatalf("Campaign goes on %s after its context ended", 5*time.Second)
+	}
 	if took := time.Since(start); took < wait {
 		t.Errorf("Campaign gave up after %s, before its context ended (%s)", took, wait)
 	}
