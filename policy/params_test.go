@@ -165,6 +165,27 @@ func TestClipName(t *testing.T) {
 	if got := clipName(odd); got != "a"+strings.Repeat("é", 63)+"..." {
 		t.Errorf("clipName = %q", got)
 	}
+	// Invalid UTF-8 (SRS passes bytes through): the walk back to a rune
+	// start never goes before the first byte, and never keeps the lead byte
+	// of a character whose continuation it cut ("À" is "\xc3\x80").
+	for _, tc := range []struct{ in, want string }{
+		{strings.Repeat("\x80", 200), "..."},
+		{"À" + strings.Repeat("\x80", 200), "..."},
+		{"aÀ" + strings.Repeat("\x80", 200), "a..."},
+	} {
+		if got := clipName(tc.in); got != tc.want {
+			t.Errorf("clipName(%q...) = %q, want %q", tc.in[:4], got, tc.want)
+		}
+	}
+	// What follows a '?' is hidden, wherever the '?' is.
+	for in, want := range map[string]string{"?token=s3cret": "?...", "a?token=s3cret": "a?...", "abc": "abc"} {
+		if got := clipName(in); got != want {
+			t.Errorf("clipName(%q) = %q, want %q", in, got, want)
+		}
+		if got := shownURL(in); got != want {
+			t.Errorf("shownURL(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 func TestResolvePullProblemAdvice(t *testing.T) {
@@ -197,6 +218,19 @@ func TestWatcherDefaultGetenv(t *testing.T) {
 	ev := next(t, startWatcher(t, w))
 	if ev.err != nil || ev.policy == nil {
 		t.Fatalf("policy with a token from the environment: %v", ev.err)
+	}
+}
+
+// A space or control character is named as such wherever it is, also as
+// the URL's first byte (where url.Parse would only say "does not parse").
+func TestPullProblemSpaceOrControlAnywhere(t *testing.T) {
+	for _, raw := range []string{" rtmp://h/live/s", "\x01rtmp://h/live/s", "rtmp://h/live/s s", "rtmp://h/live/s\x7f"} {
+		if p := pullProblem(raw, true); !strings.Contains(p, "contains spaces or control characters") {
+			t.Errorf("pullProblem(%q) = %q, want the spaces or control characters problem", raw, p)
+		}
+	}
+	if p := pullProblem("rtmp://h/live/s", true); p != "" {
+		t.Errorf("a clean URL: %q", p)
 	}
 }
 

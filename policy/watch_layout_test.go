@@ -199,3 +199,67 @@ func TestWatchDirs(t *testing.T) {
 		t.Errorf("no link: %q %q", l, rest)
 	}
 }
+
+// A chain of two links in different directories, the first relative and
+// the second absolute: each link's directory is watched, so a retarget of
+// either is seen. root/A/l1 -> ../B/x, root/B/x/l2 -> root/C.
+func TestWatchDirsLinkChain(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"A", "B/x", "C"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join("..", "B", "x"), filepath.Join(root, "A", "l1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "C"), filepath.Join(root, "B", "x", "l2")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(root, "C"), "policy.yaml", "x")
+	path := filepath.Join(root, "A", "l1", "l2", "policy.yaml")
+	got := watchDirs(path)
+	want := []string{filepath.Join(root, "A", "l1", "l2"), filepath.Join(root, "A"), filepath.Join(root, "B", "x"), filepath.Join(root, "C")}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("watchDirs = %v\nwant %v", got, want)
+	}
+	if l, rest := firstLink(path); l != filepath.Join(root, "A", "l1") || rest != filepath.Join("l2", "policy.yaml") {
+		t.Errorf("firstLink = %q %q", l, rest)
+	}
+}
+
+// TestWatcherPeriodicCheckRewatches: the periodic check that finds a file
+// whose directory was deleted and made again also watches the new
+// directory, so the next change is loaded by its event, well before the
+// following check.
+func TestWatcherPeriodicCheckRewatches(t *testing.T) {
+	t.Parallel()
+	const check = 1500 * time.Millisecond
+	root := t.TempDir()
+	dir := filepath.Join(root, "conf")
+	os.MkdirAll(dir, 0o755)
+	path := filepath.Join(dir, "policy.yaml")
+	writeFile(t, dir, "policy.yaml", policyWithInterval("10s"))
+	w := NewWatcher(path, 30*time.Millisecond, envOf(nil), nil)
+	w.SetCheckInterval(check)
+	events := startWatcher(t, w)
+	expectInterval(t, events, 10*time.Second, "initial load")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond) // the removal's events are handled: no watch is left
+	os.MkdirAll(dir, 0o755)
+	writeFile(t, dir, "policy.yaml", policyWithInterval("11s"))
+	expectInterval(t, events, 11*time.Second, "recreated directory, found by the periodic check")
+	// The check just ran: the next runs about `check` from now. An event
+	// gets the change in tens of milliseconds.
+	replace(t, path, policyWithInterval("12s"))
+	select {
+	case ev := <-events:
+		if ev.err != nil || ev.policy.Reconcile.Interval != 12*time.Second {
+			t.Fatalf("after the change: got %+v (err %v), want the 12s policy", ev.policy, ev.err)
+		}
+	case <-time.After(check * 2 / 3):
+		t.Fatalf("the change was not loaded within %v of a periodic check: the check did not watch the recreated directory", check*2/3)
+	}
+}
