@@ -383,7 +383,7 @@ func TestCampaignRetriesUntilItsContextEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	const wait = 2500 * time.Millisecond
+	const wait = 3 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	start := time.Now()
