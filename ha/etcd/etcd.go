@@ -124,7 +124,10 @@ func (t *term) watchLease() {
 		switch {
 		case t.ctx.Err() != nil:
 			return
-		case err == nil && resp.TTL <= 0:
+		// etcd reports whole seconds, rounded down: 0 is a live lease
+		// with under a second left (the fence closes until the next
+		// confirmation), -1 a lease that is gone.
+		case err == nil && resp.TTL < 0:
 			t.end("the etcd lease expired")
 			return
 		case err == nil:
@@ -288,7 +291,9 @@ func (b *Backend) campaignOnce(ctx context.Context, val string) (*term, error) {
 	tctx, tcancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	ttl, err := b.cli.TimeToLive(tctx, lease.ID)
 	tcancel()
-	if err != nil || ttl.TTL <= 0 {
+	// TTL 0 is a live lease with under a second left: the term starts
+	// with its fence closed until watchLease confirms a renewal.
+	if err != nil || ttl.TTL < 0 {
 		t.end("the lease could not be confirmed after winning")
 		return nil, fmt.Errorf("etcd election %s: lease not confirmed after winning: %v", b.electionPrefix(), err)
 	}
