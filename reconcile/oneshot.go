@@ -300,9 +300,8 @@ func (o *OneShot) Plan(ctx context.Context) (*Plan, *Observation, error) {
 		plan.Rooms = append(plan.Rooms, rp)
 	}
 	plan.Sort()
-	resolvedMu.Lock()
+	// The room listings that resolve intents (Seen) have all returned.
 	ob := &Observation{Desired: d, Rooms: obs, SnapshotAt: snapAt, pending: pending, resolved: resolved}
-	resolvedMu.Unlock()
 	if unread != nil {
 		return plan, ob, unread
 	}

@@ -21,31 +21,8 @@ import (
 // common), sync --once starts them, the next diff is in sync, and after
 // the unpublish the outputs are stopped before the room is deleted.
 func TestOneShotOutputs(t *testing.T) {
-	l, err := lab.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, o := labOneShot(t, strings.Replace(outputsPolicy, "delete_grace: 100ms", "delete_grace: 0s", 1))
 	ctx := context.Background()
-	pol, err := policy.ParsePolicy("policy.yaml", []byte(strings.Replace(outputsPolicy, "delete_grace: 100ms", "delete_grace: 0s", 1)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owt, err := owtapi.New(owtapi.Config{URL: l.OWTURL, ServiceID: lab.ServiceID, ServiceKey: lab.ServiceKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := store.OpenFile(filepath.Join(t.TempDir(), "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := reconcile.OpenJournal(ctx, f, "test-agent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close(ctx)
-	o := &reconcile.OneShot{Agent: "test-agent", OWT: owt, Journal: j, Policy: pol,
-		Servers: []reconcile.SRSServer{{Name: "origin", Pull: "rtmp://127.0.0.1:1935", Client: srsapi.NewClient(srsapi.Config{Name: "origin", BaseURL: l.SRSURL})}}}
 	if _, _, err := l.SRS.Publish(ctx, "__defaultVhost__", "live", "class-1", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +96,45 @@ func TestOneShotOutputs(t *testing.T) {
 			stopped++
 		}
 	}
-	if stopped != 2 || j.OwnedOutputs() != 0 {
-		t.Fatalf("%d outputs stopped, journal owns %d", stopped, j.OwnedOutputs())
+	if stopped != 2 || o.Journal.OwnedOutputs() != 0 {
+		t.Fatalf("%d outputs stopped, journal owns %d", stopped, o.Journal.OwnedOutputs())
 	}
 }
 
 var updateOutputs = flag.Bool("update-outputs", false, "rewrite the output plan golden files")
 
 // golden compares got with testdata/name, or rewrites it with -update.
+// labOneShot is a OneShot with a file journal against a new lab (its
+// fake OWT and SRS), routing with the policy text pol.
+func labOneShot(t *testing.T, pol string) (*lab.Lab, *reconcile.OneShot) {
+	t.Helper()
+	l, err := lab.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	ctx := context.Background()
+	p, err := policy.ParsePolicy("policy.yaml", []byte(pol), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owt, err := owtapi.New(owtapi.Config{URL: l.OWTURL, ServiceID: lab.ServiceID, ServiceKey: lab.ServiceKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := store.OpenFile(filepath.Join(t.TempDir(), "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := reconcile.OpenJournal(ctx, f, "test-agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = j.Close(ctx) })
+	return l, &reconcile.OneShot{Agent: "test-agent", OWT: owt, Journal: j, Policy: p,
+		Servers: []reconcile.SRSServer{{Name: "origin", Pull: "rtmp://127.0.0.1:1935", Client: srsapi.NewClient(srsapi.Config{Name: "origin", BaseURL: l.SRSURL})}}}
+}
+
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
